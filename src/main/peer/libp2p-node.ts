@@ -1,0 +1,114 @@
+/**
+ * Assembles the libp2p node: transports, encryption, muxing, discovery and services. Nothing here knows about
+ * topics or records; that is swarm-peer.ts.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, type KadDHT, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
+import type { Identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+
+export type SwarmServices = { dht: KadDHT; identify: Identify; ping: Ping }
+export type SwarmLibp2p = Libp2p<SwarmServices>
+
+export interface Libp2pNodeInit {
+  privateKey: PrivateKey
+  datastore: Datastore
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  /** Try to load the QUIC transport (a native module); skipped with a note when it does not load. */
+  quic: boolean
+  protocol: string
+  namespace: string
+  validate: ValidateFn
+  select: SelectFn
+  agent: string
+  kBucketSize: number
+  maxConnections: number
+  reprovideIntervalMs: number
+}
+
+export interface Libp2pNodeBuild {
+  node: SwarmLibp2p
+  transports: string[]
+  notes: string[]
+}
+
+type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
+
+async function loadQuic(): Promise<TransportFactory> {
+  const { quic } = await import('@chainsafe/libp2p-quic')
+  return quic()
+}
+
+export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNodeBuild> {
+  const notes: string[] = []
+  const transports: TransportFactory[] = [tcp(), webSockets()]
+  const transportNames = ['tcp', 'websockets']
+  let listen = init.listen
+  if (init.quic) {
+    try {
+      transports.push(await loadQuic())
+      transportNames.push('quic')
+    } catch (err) {
+      notes.push(`QUIC disabled: its native module did not load (${(err as Error).message})`)
+    }
+  }
+  if (!transportNames.includes('quic')) {
+    const withoutQuic = listen.filter((a) => !a.includes('/quic'))
+    if (withoutQuic.length !== listen.length) notes.push('QUIC listen addresses skipped')
+    listen = withoutQuic
+  }
+
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (init.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: init.bootstrap, timeout: 100 }))
+  // The service name is derived from the protocol so that swarms with different settings do not find each other.
+  if (init.mdns)
+    peerDiscovery.push(mdns({ serviceTag: `swarm-inspector-${init.namespace}.local`, interval: 5_000 }))
+
+  const node = await createLibp2p({
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    start: false,
+    addresses: { listen },
+    transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    nodeInfo: { userAgent: init.agent },
+    connectionManager: {
+      maxConnections: init.maxConnections,
+      // A swarm on one LAN (or one machine in tests) opens many connections from the same host at once; the
+      // default per-host rate limit of 5/s resets them (seen at ~30 peers on 127.0.0.1).
+      inboundConnectionThreshold: Math.max(100, init.maxConnections),
+      maxIncomingPendingConnections: 100
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: init.protocol,
+        clientMode: false,
+        kBucketSize: init.kBucketSize,
+        // Swarm peers sit on LANs and loopback: keep private addresses (stock drops them).
+        peerInfoMapper: passthroughMapper,
+        // A lone first robot must still be able to put (records then replicate as peers join).
+        allowQueryWithZeroPeers: true,
+        validators: { [init.namespace]: init.validate },
+        selectors: { [init.namespace]: init.select },
+        reprovide: { interval: init.reprovideIntervalMs }
+      })
+    }
+  })
+  return { node: node as SwarmLibp2p, transports: transportNames, notes }
+}

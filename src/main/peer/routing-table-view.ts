@@ -1,0 +1,104 @@
+/**
+ * Reads kad-dht's routing table as k-buckets by common prefix length.
+ *
+ * kad-dht's public type exposes only the table's size, so this module is the one place that reaches into the
+ * implementation (`routingTable.kb`, a prefix trie of buckets, and its `peer:add`/`peer:remove` events). It checks the
+ * shape at start-up and fails loudly if a kad-dht upgrade moves it; the dependency is pinned to a minor range.
+ */
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { PeerId } from '@libp2p/interface'
+import { commonPrefixLength, log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
+import type { BucketsView, RoutingPeerView } from '../../shared/views.ts'
+import { toHex } from '../../shared/bytes.ts'
+import type { SwarmLibp2p } from './libp2p-node.ts'
+import { kadIdOfPeer } from './kad-id.ts'
+
+interface KadRoutingTable {
+  kBucketSize: number
+  size: number
+  kb: { toIterable(): Iterable<{ kadId: Uint8Array; peerId: PeerId; lastPing: number }> }
+  addEventListener(type: 'peer:add' | 'peer:remove', listener: (event: CustomEvent<PeerId>) => void): void
+}
+
+export function kadRoutingTable(dht: KadDHT): KadRoutingTable {
+  const table = (dht as unknown as { routingTable?: Partial<KadRoutingTable> }).routingTable
+  if (
+    table == null ||
+    typeof table.kb?.toIterable !== 'function' ||
+    typeof table.addEventListener !== 'function'
+  ) {
+    throw new Error(
+      'this version of @libp2p/kad-dht does not expose routingTable.kb; update routing-table-view.ts'
+    )
+  }
+  return table as KadRoutingTable
+}
+
+const AGENT = 'AgentVersion'
+
+export class RoutingTableView {
+  private readonly addedAt = new Map<string, number>()
+  private readonly table: KadRoutingTable
+  readonly ownKadId: Uint8Array
+
+  constructor(private readonly node: SwarmLibp2p) {
+    this.table = kadRoutingTable(node.services.dht)
+    this.ownKadId = kadIdOfPeer(node.peerId)
+    this.table.addEventListener('peer:add', (e) => this.addedAt.set(e.detail.toString(), Date.now()))
+    this.table.addEventListener('peer:remove', (e) => this.addedAt.delete(e.detail.toString()))
+  }
+
+  onChange(listener: (change: { type: 'add' | 'remove'; peerId: string; cpl: number }) => void): void {
+    this.table.addEventListener('peer:add', (e) =>
+      listener({ type: 'add', peerId: e.detail.toString(), cpl: this.cplOf(e.detail) })
+    )
+    this.table.addEventListener('peer:remove', (e) =>
+      listener({ type: 'remove', peerId: e.detail.toString(), cpl: this.cplOf(e.detail) })
+    )
+  }
+
+  get size(): number {
+    return this.table.size
+  }
+
+  cplOf(peerId: PeerId): number {
+    return commonPrefixLength(this.ownKadId, kadIdOfPeer(peerId))
+  }
+
+  async view(): Promise<BucketsView> {
+    const connections = new Map<string, { rtt?: number }>()
+    for (const c of this.node.getConnections()) connections.set(c.remotePeer.toString(), c)
+    const buckets = new Map<number, RoutingPeerView[]>()
+    let size = 0
+    for (const entry of this.table.kb.toIterable()) {
+      const id = entry.peerId.toString()
+      const peer = await this.node.peerStore.get(entry.peerId).catch(() => null)
+      const agentBytes = peer?.metadata.get(AGENT)
+      const connection = connections.get(id)
+      if (!this.addedAt.has(id)) this.addedAt.set(id, Date.now())
+      const cpl = commonPrefixLength(this.ownKadId, entry.kadId)
+      const view: RoutingPeerView = {
+        peerId: id,
+        distance: xorDistanceHex(this.ownKadId, entry.kadId),
+        log2Distance: log2Distance(this.ownKadId, entry.kadId),
+        connected: connection != null,
+        addresses: peer?.addresses.map((a) => a.multiaddr.toString()) ?? [],
+        agent: agentBytes != null ? new TextDecoder().decode(agentBytes) : null,
+        protocols: peer?.protocols ?? [],
+        latencyMs: connection?.rtt ?? null,
+        addedAt: this.addedAt.get(id) ?? null,
+        lastSeen: entry.lastPing > 0 ? entry.lastPing : null
+      }
+      buckets.set(cpl, [...(buckets.get(cpl) ?? []), view])
+      size++
+    }
+    return {
+      ownKadId: toHex(this.ownKadId),
+      k: this.table.kBucketSize,
+      size,
+      buckets: [...buckets.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([cpl, peers]) => ({ cpl, peers: peers.sort((a, b) => a.distance.localeCompare(b.distance)) }))
+    }
+  }
+}

@@ -1,0 +1,669 @@
+/**
+ * The swarm peer: a libp2p node with kad-dht, serving the seed's DHT service (topics, signed records, providers)
+ * and the inspection API. It implements every method of the shared contract (`PeerApiHandlers`), so the HTTP
+ * server, the Electron IPC registrar and tests all call the same object. Imports nothing from Electron.
+ */
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { pushable } from 'it-pushable'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { equals, fromString, toString } from 'uint8arrays'
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
+import type { ApiParsedInput, CallOptions, PeerApiHandlers } from '../../shared/api-contract.ts'
+import { displayKey } from '../../shared/bytes.ts'
+import { InvalidInputError, LookupError } from '../../shared/errors.ts'
+import type { PeerEvent } from '../../shared/events.ts'
+import {
+  DEFAULT_DHT_PROTOCOL,
+  DEFAULT_LIMITS,
+  DEFAULT_NAMESPACE,
+  PUBLIC_IPFS_DHT_PROTOCOLS,
+  type RecordLimits
+} from '../../shared/swarm-defaults.ts'
+import { checkKey, checkTopic, checkValue } from '../../shared/topic-key.ts'
+import type {
+  ConnectionInfo,
+  ProviderEntryView,
+  ProviderFound,
+  ProviderKeyView,
+  ProviderRecordsView,
+  StoredRecordView
+} from '../../shared/views.ts'
+import { Bookkeeping, type TopicKey } from './bookkeeping.ts'
+import { parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
+import { loadOrCreateIdentity } from './identity.ts'
+import { kadIdOfKey } from './kad-id.ts'
+import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
+import { QueryLog, traced } from './query-log.ts'
+import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
+import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
+import { RoutingTableView } from './routing-table-view.ts'
+import { DHT_PREFIX, Key, SwarmDatastore } from './swarm-datastore.ts'
+import { varintTime } from './varint-time.ts'
+
+export interface SwarmPeerInit {
+  /** Holds identity.key and the LevelDB datastore. */
+  dataDir: string
+  /** Encrypts the identity at rest (at least 8 characters). */
+  passphrase: string
+  /** @default DEFAULT_LISTEN: all interfaces, TCP 4101, WebSockets 4102, QUIC 4101/udp */
+  listen?: string[]
+  /** Multiaddrs (with /p2p/<id>) dialled at start and kept connected. @default [] */
+  bootstrap?: string[]
+  /** Find peers on the local network by multicast DNS. @default true */
+  mdns?: boolean
+  /** Load the QUIC transport when its native module is available. @default true */
+  quic?: boolean
+  /** DHT protocol id; every peer of one swarm uses the same. @default DEFAULT_DHT_PROTOCOL */
+  protocol?: string
+  /** Record key namespace. @default DEFAULT_NAMESPACE */
+  namespace?: string
+  limits?: Partial<RecordLimits>
+  /** How often records this node put are republished. @default 1 hour */
+  republishIntervalMs?: number
+  /** How often provider records are checked for reproviding (kad-dht reprovider). @default 1 hour */
+  reprovideIntervalMs?: number
+  /** Peers per k-bucket. @default 20 */
+  kBucketSize?: number
+  /** @default 300 */
+  maxConnections?: number
+  /** @default "swarm-inspector/<version>" */
+  agent?: string
+}
+
+export const DEFAULT_LISTEN = [
+  '/ip4/0.0.0.0/tcp/4101',
+  '/ip4/0.0.0.0/tcp/4102/ws',
+  '/ip4/0.0.0.0/udp/4101/quic-v1'
+]
+export const AGENT = 'swarm-inspector/0.1.0'
+
+const HOUR = 3_600_000
+
+export class SwarmPeer implements PeerApiHandlers {
+  readonly notes: string[]
+  private readonly listeners = new Set<(event: PeerEvent) => void>()
+  private readonly queryLog = new QueryLog((event) => this.emit(event))
+  private readonly routing: RoutingTableView
+  private readonly bookkeeping: Bookkeeping
+  private readonly shutdown = new AbortController()
+  private republishTimer: NodeJS.Timeout | undefined
+  private readonly startedAt = Date.now()
+  private stopping: Promise<void> | undefined
+
+  private constructor(
+    readonly node: SwarmLibp2p,
+    private readonly privateKey: PrivateKey,
+    private readonly datastore: SwarmDatastore,
+    private readonly settings: Required<Omit<SwarmPeerInit, 'passphrase' | 'limits'>> & {
+      limits: RecordLimits
+    },
+    readonly transports: string[],
+    notes: string[]
+  ) {
+    this.notes = notes
+    this.routing = new RoutingTableView(node)
+    this.bookkeeping = new Bookkeeping(datastore)
+  }
+
+  /** Creates the data directory, identity and datastore, then starts the node. */
+  static async start(init: SwarmPeerInit): Promise<SwarmPeer> {
+    const settings = {
+      dataDir: init.dataDir,
+      listen: init.listen ?? DEFAULT_LISTEN,
+      bootstrap: init.bootstrap ?? [],
+      mdns: init.mdns ?? true,
+      quic: init.quic ?? true,
+      protocol: init.protocol ?? DEFAULT_DHT_PROTOCOL,
+      namespace: init.namespace ?? DEFAULT_NAMESPACE,
+      limits: { ...DEFAULT_LIMITS, ...init.limits },
+      republishIntervalMs: init.republishIntervalMs ?? HOUR,
+      reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
+      kBucketSize: init.kBucketSize ?? 20,
+      maxConnections: init.maxConnections ?? 300,
+      agent: init.agent ?? AGENT
+    }
+    checkSwarmSettings(settings.protocol, settings.namespace)
+    for (const address of [...settings.listen, ...settings.bootstrap]) parseMultiaddr(address)
+
+    const { privateKey } = await loadOrCreateIdentity(settings.dataDir, init.passphrase)
+    await mkdir(join(settings.dataDir, 'datastore'), { recursive: true, mode: 0o700 })
+    const datastore = new SwarmDatastore(
+      join(settings.dataDir, 'datastore'),
+      settings.limits.maxProvidersPerKey
+    )
+    await datastore.open()
+    try {
+      const rules = createRecordRules({ namespace: settings.namespace, limits: settings.limits, datastore })
+      const { node, transports, notes } = await createLibp2pNode({
+        privateKey,
+        datastore,
+        listen: settings.listen,
+        bootstrap: settings.bootstrap,
+        mdns: settings.mdns,
+        quic: settings.quic,
+        protocol: settings.protocol,
+        namespace: settings.namespace,
+        validate: rules.validate,
+        select: rules.select,
+        agent: settings.agent,
+        kBucketSize: settings.kBucketSize,
+        maxConnections: settings.maxConnections,
+        reprovideIntervalMs: settings.reprovideIntervalMs
+      })
+      const peer = new SwarmPeer(node, privateKey, datastore, settings, transports, notes)
+      peer.wireEvents()
+      await node.start()
+      peer.scheduleRepublish()
+      return peer
+    } catch (err) {
+      await datastore.close().catch(() => {})
+      throw err
+    }
+  }
+
+  /** Stops the node and closes the datastore; safe to call more than once. */
+  async stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearTimeout(this.republishTimer)
+      this.shutdown.abort()
+      await this.node.stop()
+      await this.datastore.close()
+    })()
+    return this.stopping
+  }
+
+  get peerId(): PeerId {
+    return this.node.peerId
+  }
+
+  subscribe(listener: (event: PeerEvent) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  // ---- The seed's DHT service ------------------------------------------------------------------------------
+
+  ownId = async (): Promise<string> => this.node.peerId.toString()
+
+  putRecord: PeerApiHandlers['putRecord'] = async ({ topic, key, value }, options) => {
+    const target = this.target(topic, key)
+    checkValue(value, this.settings.limits)
+    const { bytes } = await sealRecord(this.privateKey, this.node.peerId.toString(), target.dhtKey, value)
+    const result = await this.publish(target, bytes, options)
+    await this.bookkeeping.markPublished(target.dhtKey, { topic: target.topic, key: target.key })
+    return result
+  }
+
+  getRecord: PeerApiHandlers['getRecord'] = async ({ topic, key }, options) => {
+    const target = this.target(topic, key)
+    const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
+    let best: { value: Uint8Array; from: PeerId } | null = null
+    try {
+      for await (const event of traced(
+        recorder,
+        this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
+        options.signal
+      )) {
+        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
+      }
+    } catch (err) {
+      throw lookupFailed('get', err, options)
+    }
+    if (best == null) {
+      recorder.finish('not-found', null)
+      return { record: null, queryId: recorder.id }
+    }
+    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
+    recorder.finish('ok', `from ${best.from.toString()}`)
+    return {
+      record: {
+        value: record.value,
+        from: best.from.toString(),
+        publisher: record.publisher,
+        createdAt: record.createdAt
+      },
+      queryId: recorder.id
+    }
+  }
+
+  removeRecord: PeerApiHandlers['removeRecord'] = async ({ topic, key }) => {
+    const target = this.target(topic, key)
+    const dsKey = recordDatastoreKey(target.dhtKey)
+    const removed = await this.datastore.has(dsKey)
+    await this.datastore.delete(dsKey)
+    await this.bookkeeping.unmarkPublished(target.dhtKey)
+    return { removed }
+  }
+
+  provide: PeerApiHandlers['provide'] = async ({ topic, key }, options) => {
+    const target = this.target(topic, key)
+    const cid = await providerCid(this.settings.namespace, target.topic, target.key)
+    await this.bookkeeping.rememberKey(cid, target)
+    const recorder = this.queryLog.start('provide', kadIdOfKey(cid.multihash.bytes), target.topic, target.key)
+    const sentTo = new Set<string>()
+    try {
+      for await (const event of traced(
+        recorder,
+        this.node.services.dht.provide(cid, this.routingOptions(options)),
+        options.signal
+      )) {
+        if (event.name === 'SEND_QUERY' && event.messageName === 'ADD_PROVIDER')
+          sentTo.add(event.to.toString())
+      }
+    } catch (err) {
+      throw lookupFailed('provide', err, options)
+    }
+    recorder.finish('ok', `sent to ${sentTo.size} peer(s)`)
+    return { cid: cid.toString(), sentTo: sentTo.size, queryId: recorder.id }
+  }
+
+  async *getProviders(
+    { topic, key }: ApiParsedInput<'getProviders'>,
+    options: CallOptions
+  ): AsyncGenerator<ProviderFound> {
+    const target = this.target(topic, key)
+    const cid = await providerCid(this.settings.namespace, target.topic, target.key)
+    await this.bookkeeping.rememberKey(cid, target)
+    const recorder = this.queryLog.start(
+      'find-providers',
+      kadIdOfKey(cid.multihash.bytes),
+      target.topic,
+      target.key
+    )
+    const seen = new Set<string>()
+    try {
+      for await (const event of traced(
+        recorder,
+        this.node.services.dht.findProviders(cid, this.routingOptions(options)),
+        options.signal
+      )) {
+        if (event.name !== 'PROVIDER') continue
+        for (const provider of event.providers) {
+          const id = provider.id.toString()
+          if (seen.has(id)) continue
+          seen.add(id)
+          yield { peerId: id, addresses: provider.multiaddrs.map(String), from: event.from.toString() }
+        }
+      }
+    } catch (err) {
+      throw lookupFailed('find providers', err, options)
+    }
+    recorder.finish(seen.size > 0 ? 'ok' : 'not-found', `${seen.size} provider(s)`)
+  }
+
+  stopProviding: PeerApiHandlers['stopProviding'] = async ({ topic, key }) => {
+    const target = this.target(topic, key)
+    const cid = await providerCid(this.settings.namespace, target.topic, target.key)
+    const ownEntry = providerDatastoreKey(cid, this.node.peerId)
+    const stopped = await this.datastore.has(ownEntry)
+    await this.node.services.dht.cancelReprovide(cid)
+    return { stopped }
+  }
+
+  dial: PeerApiHandlers['dial'] = async ({ multiaddr: address }, options) => {
+    const ma = parseMultiaddr(address)
+    let connection: Connection
+    try {
+      connection = await this.node.dial(ma, { signal: this.routingOptions(options).signal })
+    } catch (err) {
+      throw lookupFailed(`dial ${address}`, err, options)
+    }
+    return { peerId: connection.remotePeer.toString(), remoteAddr: connection.remoteAddr.toString() }
+  }
+
+  // ---- Inspection ------------------------------------------------------------------------------------------
+
+  nodeInfo: PeerApiHandlers['nodeInfo'] = async () => {
+    const self = await this.node.peerStore.get(this.node.peerId).catch(() => null)
+    const listening = this.node.getMultiaddrs().map(String)
+    const observed = (self?.addresses ?? [])
+      .map((a) => a.multiaddr.toString())
+      .filter((a) => !listening.includes(a))
+    let records = 0
+    for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_PREFIX}/record/` })) records++
+    let providerRecords = 0
+    for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_PREFIX}/provider/` })) providerRecords++
+    return {
+      peerId: this.node.peerId.toString(),
+      agent: this.settings.agent,
+      protocol: this.settings.protocol,
+      namespace: this.settings.namespace,
+      dhtMode: this.node.services.dht.getMode(),
+      listenAddresses: listening,
+      observedAddresses: observed,
+      connections: this.node.getConnections().length,
+      routingTableSize: this.routing.size,
+      records,
+      providerRecords,
+      mdns: this.settings.mdns,
+      bootstrap: this.settings.bootstrap,
+      transports: this.transports,
+      startedAt: this.startedAt,
+      dataDir: this.settings.dataDir
+    }
+  }
+
+  routingTable: PeerApiHandlers['routingTable'] = async () => this.routing.view()
+
+  records: PeerApiHandlers['records'] = async ({ topic }) => {
+    if (topic != null) checkTopic(topic, this.settings.limits)
+    const out: StoredRecordView[] = []
+    for await (const { value } of this.datastore.query({ prefix: `${DHT_PREFIX}/record/` })) {
+      const view = await this.recordView(value)
+      if (view != null && (topic == null || view.topic === topic)) out.push(view)
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.keyDisplay.localeCompare(b.keyDisplay))
+  }
+
+  providerRecords: PeerApiHandlers['providerRecords'] = async () => {
+    const byKey = new Map<string, ProviderEntryView[]>()
+    const self = this.node.peerId.toString()
+    const provided: string[] = []
+    for await (const { key, value } of this.datastore.query({ prefix: `${DHT_PREFIX}/provider/` })) {
+      const parsed = parseProviderDatastoreKey(key)
+      if (parsed == null) continue
+      const storedAt = varintTime(value)
+      const entry = { peerId: parsed.peerId, storedAt, expiresAt: storedAt + 48 * HOUR }
+      byKey.set(parsed.multihash, [...(byKey.get(parsed.multihash) ?? []), entry])
+      if (parsed.peerId === self) provided.push(parsed.multihash)
+    }
+    const describe = async (multihash: string): Promise<ProviderKeyView> => {
+      const known = await this.bookkeeping.keyFor(multihash)
+      const cid = CID.createV1(0x55, Digest.decode(fromString(multihash, 'base32')))
+      return {
+        cid: cid.toString(),
+        topic: known?.topic ?? null,
+        key: known?.key ?? null,
+        keyDisplay: known != null ? displayKey(known.key) : null
+      }
+    }
+    const view: ProviderRecordsView = { provided: [], held: [] }
+    for (const multihash of provided) view.provided.push(await describe(multihash))
+    for (const [multihash, providers] of byKey) view.held.push({ ...(await describe(multihash)), providers })
+    return view
+  }
+
+  connections: PeerApiHandlers['connections'] = async () =>
+    this.node.getConnections().map((c): ConnectionInfo => ({
+      id: c.id,
+      peerId: c.remotePeer.toString(),
+      remoteAddr: c.remoteAddr.toString(),
+      direction: c.direction,
+      openedAt: c.timeline.open,
+      transient: c.limits != null
+    }))
+
+  queries: PeerApiHandlers['queries'] = async () => this.queryLog.list()
+
+  events: PeerApiHandlers['events'] = (_input, options) => {
+    const queue = pushable<PeerEvent>({ objectMode: true })
+    const unsubscribe = this.subscribe((event) => queue.push(event))
+    const end = (): void => {
+      unsubscribe()
+      queue.end()
+    }
+    options.signal?.addEventListener('abort', end, { once: true })
+    this.shutdown.signal.addEventListener('abort', end, { once: true })
+    return {
+      [Symbol.asyncIterator]: () => {
+        const iterator = queue[Symbol.asyncIterator]()
+        return {
+          next: () => iterator.next(),
+          return: async () => {
+            end()
+            return { done: true, value: undefined }
+          }
+        }
+      }
+    }
+  }
+
+  // ---- Internals -------------------------------------------------------------------------------------------
+
+  /** Validates topic and key against this swarm's limits and derives the DHT key. */
+  private target(topic: string, key: string | Uint8Array): TopicKey & { dhtKey: Uint8Array } {
+    const limits = this.settings.limits
+    const checkedTopic = checkTopic(topic, limits)
+    const checkedKey = checkKey(key, limits)
+    return {
+      topic: checkedTopic,
+      key: checkedKey,
+      dhtKey: recordKey(this.settings.namespace, checkedTopic, checkedKey)
+    }
+  }
+
+  /** Every query is cancelled by the caller's signal or by stop(). */
+  private routingOptions(options: CallOptions): { signal: AbortSignal } {
+    const signals = [this.shutdown.signal, ...(options.signal != null ? [options.signal] : [])]
+    return { signal: AbortSignal.any(signals) }
+  }
+
+  private async publish(
+    target: TopicKey & { dhtKey: Uint8Array },
+    envelope: Uint8Array,
+    options: CallOptions
+  ) {
+    const recorder = this.queryLog.start('put', kadIdOfKey(target.dhtKey), target.topic, target.key)
+    const sentTo = new Set<string>()
+    const accepted = new Set<string>()
+    try {
+      for await (const event of traced(
+        recorder,
+        this.node.services.dht.put(target.dhtKey, envelope, this.routingOptions(options)),
+        options.signal
+      )) {
+        if (event.name === 'SEND_QUERY' && event.messageName === 'PUT_VALUE') sentTo.add(event.to.toString())
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE' && event.record != null) {
+          if (equals(event.record.value, envelope)) accepted.add(event.from.toString())
+        }
+      }
+    } catch (err) {
+      throw lookupFailed('put', err, options)
+    }
+    recorder.finish('ok', `stored on ${accepted.size} of ${sentTo.size} peer(s)`)
+    return { accepted: accepted.size, sentTo: sentTo.size, queryId: recorder.id }
+  }
+
+  private async recordView(stored: Uint8Array): Promise<StoredRecordView | null> {
+    let record: DhtRecord
+    try {
+      record = DhtRecord.deserialize(stored)
+    } catch {
+      return null
+    }
+    const parsed = parseRecordKey(this.settings.namespace, record.key)
+    if (parsed == null) return null
+    let envelope: SignedRecord
+    try {
+      envelope = decodeRecord(record.value, this.settings.limits.maxValueBytes)
+    } catch {
+      return null
+    }
+    let signature: 'valid' | 'invalid' = 'valid'
+    try {
+      await openRecord(record.key, record.value, {
+        limits: { ...this.settings.limits, maxRecordAgeMs: Infinity }
+      })
+    } catch {
+      signature = 'invalid'
+    }
+    return {
+      topic: parsed.topic,
+      key: parsed.key,
+      keyDisplay: displayKey(parsed.key),
+      value: envelope.value,
+      size: envelope.value.byteLength,
+      publisher: envelope.publisher,
+      createdAt: envelope.createdAt,
+      receivedAt: record.timeReceived?.getTime() ?? null,
+      expiresAt: envelope.createdAt + this.settings.limits.maxRecordAgeMs,
+      signature,
+      mine:
+        envelope.publisher === this.node.peerId.toString() && (await this.bookkeeping.isPublished(record.key))
+    }
+  }
+
+  /**
+   * Republishes the records this node put, so they reach the peers now closest to them (churn) and do not expire.
+   * A record is re-signed with a fresh time only while this node's version is still the newest in the swarm;
+   * if another publisher has since written the key, this node stops republishing it.
+   */
+  async republish(): Promise<void> {
+    for await (const entry of this.bookkeeping.published()) {
+      if (this.shutdown.signal.aborted) return
+      const dhtKey = recordKey(this.settings.namespace, entry.topic, entry.key)
+      try {
+        const { record } = await this.getRecord(entry, { signal: this.shutdown.signal })
+        const mineStillNewest = record != null && record.publisher === this.node.peerId.toString()
+        if (!mineStillNewest) {
+          await this.bookkeeping.unmarkPublished(dhtKey)
+          continue
+        }
+        const { bytes } = await sealRecord(this.privateKey, this.node.peerId.toString(), dhtKey, record.value)
+        await this.publish({ ...entry, dhtKey }, bytes, { signal: this.shutdown.signal })
+      } catch {
+        // A failed round is retried at the next interval; the trace shows what went wrong.
+      }
+    }
+  }
+
+  private scheduleRepublish(): void {
+    const run = (): void => {
+      this.republishTimer = setTimeout(() => {
+        this.republish().finally(() => {
+          if (!this.shutdown.signal.aborted) run()
+        })
+      }, this.settings.republishIntervalMs)
+      this.republishTimer.unref()
+    }
+    run()
+  }
+
+  private emit(event: PeerEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event)
+      } catch {
+        // One broken subscriber must not stop the others.
+      }
+    }
+  }
+
+  private wireEvents(): void {
+    const at = Date.now
+    this.routing.onChange(({ type, peerId, cpl }) =>
+      this.emit(
+        type === 'add'
+          ? { type: 'routing:add', peerId, cpl, at: at() }
+          : { type: 'routing:remove', peerId, at: at() }
+      )
+    )
+    this.node.addEventListener('connection:open', ({ detail: c }) =>
+      this.emit({
+        type: 'connection:open',
+        peerId: c.remotePeer.toString(),
+        remoteAddr: c.remoteAddr.toString(),
+        direction: c.direction,
+        at: at()
+      })
+    )
+    this.node.addEventListener('connection:close', ({ detail: c }) =>
+      this.emit({
+        type: 'connection:close',
+        peerId: c.remotePeer.toString(),
+        remoteAddr: c.remoteAddr.toString(),
+        at: at()
+      })
+    )
+    this.node.addEventListener('peer:discovery', ({ detail }) =>
+      this.emit({
+        type: 'peer:discovered',
+        peerId: detail.id.toString(),
+        addresses: detail.multiaddrs.map(String),
+        at: at()
+      })
+    )
+    const self = this.node.peerId.toString()
+    this.datastore.observer = {
+      record: (_key, value) => {
+        try {
+          const record = DhtRecord.deserialize(value)
+          const parsed = parseRecordKey(this.settings.namespace, record.key)
+          const envelope = decodeRecord(record.value, this.settings.limits.maxValueBytes)
+          if (parsed == null || envelope.publisher === self) return
+          this.emit({
+            type: 'record:stored',
+            ...parsed,
+            publisher: envelope.publisher,
+            createdAt: envelope.createdAt,
+            at: at()
+          })
+        } catch {
+          // Not ours to report.
+        }
+      },
+      provider: (key) => {
+        const parsed = parseProviderDatastoreKey(key)
+        if (parsed == null || parsed.peerId === self) return
+        const cid = CID.createV1(0x55, Digest.decode(fromString(parsed.multihash, 'base32')))
+        this.emit({ type: 'provider:stored', cid: cid.toString(), provider: parsed.peerId, at: at() })
+      }
+    }
+  }
+}
+
+/** Never join the public IPFS DHT by accident, and keep the namespace a single key segment. */
+export function checkSwarmSettings(protocol: string, namespace: string): void {
+  if (PUBLIC_IPFS_DHT_PROTOCOLS.includes(protocol)) {
+    throw new InvalidInputError(
+      `protocol ${protocol} is the public IPFS DHT; a swarm needs its own protocol id`
+    )
+  }
+  if (!/^\/[\w.\-/]+$/.test(protocol))
+    throw new InvalidInputError(`protocol id must look like /name/kad/1.0.0: ${protocol}`)
+  if (!/^[\w.-]+$/.test(namespace) || namespace === 'pk' || namespace === 'ipns') {
+    throw new InvalidInputError(
+      `namespace must be letters, digits, "-", "_" or "." (and not pk or ipns): ${namespace}`
+    )
+  }
+}
+
+export function parseMultiaddr(address: string): Multiaddr {
+  try {
+    return multiaddr(address)
+  } catch (err) {
+    throw new InvalidInputError(`malformed multiaddr ${JSON.stringify(address)}: ${(err as Error).message}`)
+  }
+}
+
+function providerDatastoreKey(cid: CID, peerId: PeerId): Key {
+  return new Key(`${DHT_PREFIX}/provider/${toString(cid.multihash.bytes, 'base32')}/${peerId.toString()}`)
+}
+
+function parseProviderDatastoreKey(key: Key): { multihash: string; peerId: string } | null {
+  const parts = key.toString().split('/')
+  const peerId = parts.pop()
+  const multihash = parts.pop()
+  if (peerId == null || multihash == null) return null
+  try {
+    peerIdFromString(peerId)
+  } catch {
+    return null
+  }
+  return { multihash, peerId }
+}
+
+function lookupFailed(what: string, err: unknown, options: CallOptions): Error {
+  if (options.signal?.aborted === true) {
+    const aborted = new Error(`${what} was cancelled`)
+    aborted.name = 'AbortError'
+    return aborted
+  }
+  if (err instanceof InvalidInputError) return err
+  return new LookupError(`${what} failed: ${(err as Error).message}`)
+}

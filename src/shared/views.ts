@@ -1,0 +1,178 @@
+/** The shapes the peer reports: results of calls and inspection views. Times are Unix epoch milliseconds. */
+
+export type SignatureState = 'valid' | 'invalid'
+
+export interface PutRecordResult {
+  /** Peers (besides this one) that stored the record and echoed it back. */
+  accepted: number
+  /** Closest peers the record was sent to. */
+  sentTo: number
+  queryId: string
+}
+
+export interface FoundRecord {
+  value: Uint8Array
+  /** The peer whose copy won (this node's id when the local copy was the newest). */
+  from: string
+  publisher: string
+  createdAt: number
+}
+
+export interface GetRecordResult {
+  record: FoundRecord | null
+  queryId: string
+}
+
+export interface ProvideResult {
+  /** The provider key on the wire: CIDv1 (raw) of sha2-256 over the record key. */
+  cid: string
+  /** Peers that were sent the provider record. */
+  sentTo: number
+  queryId: string
+}
+
+export interface ProviderFound {
+  peerId: string
+  addresses: string[]
+  /** The peer that told us (this node's id for the local provider store). */
+  from: string
+}
+
+export interface DialResult {
+  peerId: string
+  remoteAddr: string
+}
+
+export interface NodeInfo {
+  peerId: string
+  agent: string
+  protocol: string
+  namespace: string
+  dhtMode: 'client' | 'server'
+  listenAddresses: string[]
+  observedAddresses: string[]
+  connections: number
+  routingTableSize: number
+  records: number
+  providerRecords: number
+  mdns: boolean
+  bootstrap: string[]
+  transports: string[]
+  startedAt: number
+  dataDir: string
+}
+
+export interface RoutingPeerView {
+  peerId: string
+  /** Full-width XOR distance between kad ids, hex. */
+  distance: string
+  /** log2 of the distance (0..256), for pictures. */
+  log2Distance: number
+  connected: boolean
+  addresses: string[]
+  agent: string | null
+  protocols: string[]
+  latencyMs: number | null
+  addedAt: number | null
+  lastSeen: number | null
+}
+
+export interface BucketView {
+  /** Common prefix length between the peers' kad ids and ours. */
+  cpl: number
+  peers: RoutingPeerView[]
+}
+
+export interface BucketsView {
+  ownKadId: string
+  /** Largest number of peers a bucket holds. */
+  k: number
+  size: number
+  /** Non-empty buckets, ordered by cpl. */
+  buckets: BucketView[]
+}
+
+export interface StoredRecordView {
+  topic: string
+  key: Uint8Array
+  /** The key as people read it (text when printable UTF-8, else 0x-hex). */
+  keyDisplay: string
+  value: Uint8Array
+  size: number
+  publisher: string
+  createdAt: number
+  receivedAt: number | null
+  expiresAt: number
+  signature: SignatureState
+  /** Put by this node (and republished by it while it runs). */
+  mine: boolean
+}
+
+export interface ProviderEntryView {
+  peerId: string
+  /** When the provider record was stored or refreshed here. */
+  storedAt: number
+  expiresAt: number
+}
+
+export interface ProviderKeyView {
+  cid: string
+  /** Known when this node has seen the topic/key for that CID (provided or looked it up). */
+  topic: string | null
+  key: Uint8Array | null
+  keyDisplay: string | null
+}
+
+export interface ProviderRecordsView {
+  /** Keys this node provides (and reprovides while it runs). */
+  provided: ProviderKeyView[]
+  /** Provider records held in this node's store: key -> provider peers. */
+  held: Array<ProviderKeyView & { providers: ProviderEntryView[] }>
+}
+
+export interface ConnectionInfo {
+  id: string
+  peerId: string
+  remoteAddr: string
+  direction: 'inbound' | 'outbound'
+  openedAt: number
+  transient: boolean
+}
+
+export type QueryKind = 'put' | 'get' | 'provide' | 'find-providers' | 'closest-peers'
+
+export interface QueryStep {
+  /** Milliseconds since the query started. */
+  at: number
+  peerId: string
+  /** Full-width XOR distance from this peer's kad id to the target's, hex. */
+  distance: string
+  log2Distance: number
+  /** send: request sent; response: answered (closer peers / record / providers); error: failed. */
+  kind: 'send' | 'response' | 'error'
+  /** The disjoint path the step belongs to (-1 for local work). */
+  path: number
+  message?: string
+  closerPeers?: number
+  providers?: number
+  hasRecord?: boolean
+  error?: string
+  /** For response/error: time since the matching send, ms. */
+  rttMs?: number
+}
+
+export interface QueryTrace {
+  id: string
+  kind: QueryKind
+  topic: string | null
+  key: Uint8Array | null
+  /** The target's kad id, hex. */
+  target: string
+  startedAt: number
+  durationMs: number | null
+  status: 'running' | 'ok' | 'not-found' | 'failed' | 'aborted'
+  /** Distinct remote peers a request was sent to. */
+  peersAsked: number
+  result: string | null
+  steps: QueryStep[]
+}
