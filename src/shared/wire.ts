@@ -5,7 +5,12 @@ import { fromBase64, toBase64 } from './bytes.ts'
  * IPC does not need it (structured clone carries Uint8Array as is).
  */
 export function toWireJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (v instanceof Uint8Array ? { $bytes: toBase64(v) } : v))
+  // `this[key]` is the value before toJSON ran: Node's Buffer (a Uint8Array) would otherwise arrive here already
+  // turned into { type: 'Buffer', data: [...] }.
+  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
+    const original = this[key]
+    return original instanceof Uint8Array ? { $bytes: toBase64(original) } : v
+  })
 }
 
 export function fromWireJson(text: string): unknown {

@@ -49,7 +49,7 @@ export async function spawnSwarm(n: number, init: Partial<SwarmPeerInit> = {}): 
 export async function teardown(peers: SwarmPeer[]): Promise<void> {
   await Promise.all(
     peers.map(async (p) => {
-      const dir = (await p.nodeInfo()).dataDir
+      const dir = (await p.nodeInfo({}, {})).dataDir
       await p.stop()
       await rm(dir, { recursive: true, force: true })
     })

@@ -31,7 +31,8 @@ export function parseRecordKey(
   } catch {
     return null
   }
-  return { topic, key: rest.slice(slash + 1) }
+  // A plain Uint8Array copy: datastore values are Node Buffers, which serialise differently.
+  return { topic, key: new Uint8Array(rest.subarray(slash + 1)) }
 }
 
 export async function providerCid(namespace: string, topic: string, key: Uint8Array): Promise<CID> {

@@ -287,7 +287,11 @@ export class SwarmPeer implements PeerApiHandlers {
           const id = provider.id.toString()
           if (seen.has(id)) continue
           seen.add(id)
-          yield { peerId: id, addresses: provider.multiaddrs.map(String), from: event.from.toString() }
+          yield {
+            peerId: id,
+            addresses: [...new Set(provider.multiaddrs.map(String))],
+            from: event.from.toString()
+          }
         }
       }
     } catch (err) {

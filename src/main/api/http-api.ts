@@ -1,0 +1,227 @@
+/**
+ * The local HTTP API: every contract method at `POST /api/v1/<method>`.
+ *  - call methods answer JSON `{ ok: true, value } | { ok: false, error: { name, message } }`;
+ *  - stream methods answer `text/event-stream`: one `data:` event per item, then `event: end`, or `event: error`;
+ *  - `GET /api/v1/events` is the same live event stream for EventSource.
+ * Bodies and items are wire JSON (bytes as `{ "$bytes": base64 }`). Routing is driven by `apiContract`, so a new
+ * contract method is served without touching this file.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import {
+  apiContract,
+  isMethodName,
+  parseInput,
+  type MethodName,
+  type PeerApiHandlers
+} from '../../shared/api-contract.ts'
+import { InvalidInputError, NotFoundError, serializeError } from '../../shared/errors.ts'
+import { fromWireJson, toWireJson } from '../../shared/wire.ts'
+import { STATUS_FOR_ERROR } from './http-status.ts'
+import { allowedHosts, checkRequest, isLoopbackHost, type GuardConfig } from './request-guard.ts'
+
+export const API_PREFIX = '/api/v1/'
+const MAX_BODY_BYTES = 1024 * 1024
+
+export interface ApiServerInit {
+  handlers: PeerApiHandlers
+  host: string
+  port: number
+  /** Required when host is not loopback. */
+  token?: string
+}
+
+export interface ApiServer {
+  url: string
+  host: string
+  port: number
+  close(): Promise<void>
+}
+
+export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
+  if (!isLoopbackHost(init.host) && (init.token == null || init.token.length < 16)) {
+    throw new InvalidInputError(
+      `binding the API to ${init.host} (beyond loopback) needs a token of at least 16 characters`
+    )
+  }
+  const guard: GuardConfig = {
+    host: init.host,
+    port: init.port,
+    ...(init.token != null ? { token: init.token } : {})
+  }
+  let hosts = allowedHosts(guard)
+  const streams = new Set<AbortController>()
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: serializeError(err) })
+      else res.destroy()
+    })
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://placeholder')
+    const refusal = checkRequest(
+      {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        host: req.headers.host,
+        origin: req.headers.origin,
+        referer: req.headers.referer,
+        secFetchSite: header(req, 'sec-fetch-site'),
+        authorization: req.headers.authorization
+      },
+      guard,
+      hosts
+    )
+    if (refusal != null) {
+      sendJson(res, refusal.status, {
+        ok: false,
+        error: { name: 'ForbiddenError', message: refusal.message }
+      })
+      req.resume()
+      return
+    }
+    if (!url.pathname.startsWith(API_PREFIX)) {
+      throw new NotFoundError(`no such path: ${url.pathname}`)
+    }
+    const name = url.pathname.slice(API_PREFIX.length)
+    if (!isMethodName(name)) {
+      sendJson(res, 404, {
+        ok: false,
+        error: { name: 'NotFoundError', message: `unknown API method: ${name}` }
+      })
+      req.resume()
+      return
+    }
+    if (req.method === 'GET' && name !== 'events') {
+      sendJson(res, 405, {
+        ok: false,
+        error: { name: 'InvalidInputError', message: `${name} must be called with POST` }
+      })
+      return
+    }
+
+    const controller = new AbortController()
+    // The client going away cancels what it asked for (a lookup, a stream).
+    res.on('close', () => controller.abort())
+
+    let input: unknown = {}
+    try {
+      if (req.method === 'POST') input = await readBody(req)
+      const parsed = parseInput(name, input)
+      if (apiContract[name].kind === 'stream') {
+        await streamResponse(res, name, parsed, controller)
+      } else {
+        const call = init.handlers[name] as (
+          input: unknown,
+          options: { signal: AbortSignal }
+        ) => Promise<unknown>
+        const value = await call.call(init.handlers, parsed, { signal: controller.signal })
+        sendJson(res, 200, { ok: true, value })
+      }
+    } catch (err) {
+      const error = serializeError(err)
+      if (!res.headersSent) sendJson(res, STATUS_FOR_ERROR[error.name], { ok: false, error })
+      else if (!res.writableEnded) res.end(sse('error', error))
+    }
+  }
+
+  async function streamResponse(
+    res: ServerResponse,
+    name: MethodName,
+    input: unknown,
+    controller: AbortController
+  ): Promise<void> {
+    const open = init.handlers[name] as (
+      input: unknown,
+      options: { signal: AbortSignal }
+    ) => AsyncIterable<unknown>
+    const source = open.call(init.handlers, input, { signal: controller.signal })
+    streams.add(controller)
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff'
+    })
+    res.flushHeaders()
+    try {
+      for await (const item of source) {
+        if (controller.signal.aborted) break
+        res.write(sse('data', item))
+      }
+      if (!res.writableEnded) res.end(sse('end', {}))
+    } catch (err) {
+      if (!res.writableEnded) res.end(sse('error', serializeError(err)))
+    } finally {
+      streams.delete(controller)
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port, init.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (server.address() as AddressInfo).port
+  guard.port = port
+  hosts = allowedHosts(guard)
+  const urlHost = init.host.includes(':') ? `[${init.host}]` : init.host
+  return {
+    url: `http://${urlHost}:${port}`,
+    host: init.host,
+    port,
+    close: () => closeServer(server, streams)
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = toWireJson(body)
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff'
+  })
+  res.end(text)
+}
+
+function sse(kind: 'data' | 'end' | 'error', payload: unknown): string {
+  const data = `data: ${toWireJson(payload)}\n\n`
+  return kind === 'data' ? data : `event: ${kind}\n${data}`
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const type = req.headers['content-type'] ?? ''
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw new InvalidInputError(`request body exceeds ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk)
+  }
+  if (size === 0) return {}
+  // Only JSON: a form post from another site cannot smuggle a call through as text/plain.
+  if (!type.startsWith('application/json'))
+    throw new InvalidInputError('request body must be application/json')
+  try {
+    return fromWireJson(Buffer.concat(chunks).toString('utf8'))
+  } catch (err) {
+    throw new InvalidInputError(`request body is not valid JSON: ${(err as Error).message}`)
+  }
+}
+
+async function closeServer(server: Server, streams: Set<AbortController>): Promise<void> {
+  for (const stream of streams) stream.abort()
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}

@@ -1,0 +1,131 @@
+/**
+ * `swarm-inspector serve`: the peer headless, with the local API. This is how the swarm's robots run it.
+ */
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { InvalidInputError } from '../../shared/errors.ts'
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../shared/swarm-defaults.ts'
+import { startApiServer, type ApiServer } from '../api/http-api.ts'
+import { isLoopbackHost } from '../api/request-guard.ts'
+import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
+import { parseApiAddress } from './api-address.ts'
+
+export interface ServeOptions {
+  data?: string
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  quic: boolean
+  api: string
+  protocol?: string
+  namespace?: string
+  passphraseFile?: string
+  apiTokenFile?: string
+}
+
+export const PASSPHRASE_ENV = 'SWARM_INSPECTOR_PASSPHRASE'
+export const API_TOKEN_ENV = 'SWARM_INSPECTOR_API_TOKEN'
+export const DATA_ENV = 'SWARM_INSPECTOR_DATA'
+export const DEFAULT_API = `${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`
+
+async function secretFrom(file: string | undefined, env: string, what: string): Promise<string | undefined> {
+  if (file != null) {
+    try {
+      return (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+    } catch (err) {
+      throw new InvalidInputError(
+        `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+      )
+    }
+  }
+  const value = process.env[env]
+  return value != null && value !== '' ? value : undefined
+}
+
+export interface RunningServe {
+  peer: SwarmPeer
+  api: ApiServer
+  stop(): Promise<void>
+}
+
+export async function startServe(options: ServeOptions): Promise<RunningServe> {
+  const api = parseApiAddress(options.api)
+  const passphrase = await secretFrom(options.passphraseFile, PASSPHRASE_ENV, 'passphrase')
+  if (passphrase == null) {
+    throw new InvalidInputError(
+      `serve needs the identity passphrase: set ${PASSPHRASE_ENV} or pass --passphrase-file FILE`
+    )
+  }
+  const token = await secretFrom(options.apiTokenFile, API_TOKEN_ENV, 'API token')
+  if (!isLoopbackHost(api.host) && token == null) {
+    throw new InvalidInputError(
+      `--api ${options.api} binds beyond loopback: set ${API_TOKEN_ENV} or pass --api-token-file FILE (16+ characters)`
+    )
+  }
+  const init: SwarmPeerInit = {
+    dataDir: options.data ?? process.env[DATA_ENV] ?? join(homedir(), '.swarm-inspector'),
+    passphrase,
+    mdns: options.mdns,
+    quic: options.quic,
+    bootstrap: options.bootstrap,
+    ...(options.listen.length > 0 ? { listen: options.listen } : {}),
+    ...(options.protocol != null ? { protocol: options.protocol } : {}),
+    ...(options.namespace != null ? { namespace: options.namespace } : {})
+  }
+  const peer = await SwarmPeer.start(init)
+  let server: ApiServer
+  try {
+    server = await startApiServer({
+      handlers: peer,
+      host: api.host,
+      port: api.port,
+      ...(token != null ? { token } : {})
+    })
+  } catch (err) {
+    await peer.stop()
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new InvalidInputError(
+        `the API address ${options.api} is already in use (choose another with --api HOST:PORT)`
+      )
+    }
+    throw err
+  }
+  return {
+    peer,
+    api: server,
+    stop: async () => {
+      await server.close()
+      await peer.stop()
+    }
+  }
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down cleanly (API closed, node stopped, datastore closed). */
+export async function runServe(options: ServeOptions, out: (line: string) => void): Promise<void> {
+  const running = await startServe(options)
+  const info = await running.peer.nodeInfo({}, {})
+  out(`peer id    ${info.peerId}`)
+  for (const address of info.listenAddresses) out(`listening  ${address}`)
+  out(`transports ${info.transports.join(', ')}`)
+  out(`dht        ${info.protocol} (namespace ${info.namespace}, ${info.dhtMode} mode)`)
+  out(`data       ${info.dataDir}`)
+  for (const note of running.peer.notes) out(`note       ${note}`)
+  out(`api        ${running.api.url}`)
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) return
+      stopping = true
+      out(`${signal}: stopping`)
+      running
+        .stop()
+        .then(() => out('stopped'))
+        .catch((err: unknown) => out(`error while stopping: ${(err as Error).message}`))
+        .finally(resolve)
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
+}

@@ -1,0 +1,164 @@
+/**
+ * A swarm of real peers on loopback, each with its own LevelDB datastore in a temporary directory.
+ */
+import { createHash } from 'node:crypto'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { utf8 } from '../../../src/shared/bytes.ts'
+import type { PeerEvent } from '../../../src/shared/events.ts'
+import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
+import { collect, spawnPeer, spawnSwarm, teardown, waitFor } from '../../helpers/swarm.ts'
+
+const N = 8
+let peers: SwarmPeer[] = []
+const events: PeerEvent[][] = []
+
+beforeAll(async () => {
+  peers = await spawnSwarm(N)
+  for (const [i, peer] of peers.entries()) {
+    events[i] = []
+    peer.subscribe((e) => events[i]!.push(e))
+  }
+})
+afterAll(async () => teardown(peers))
+
+const peer = (i: number): SwarmPeer => peers[i]!
+
+describe(`a swarm of ${N} peers`, () => {
+  test('a record put on one peer is readable from every other, with its publisher', async () => {
+    const put = await peer(0).putRecord(
+      { topic: 'charging_pause', key: 'robot-1', value: utf8.encode('1h') },
+      {}
+    )
+    expect(put.accepted).toBeGreaterThan(0)
+    const publisher = await peer(0).ownId()
+    for (const other of peers.slice(1)) {
+      const { record } = await other.getRecord({ topic: 'charging_pause', key: 'robot-1' }, {})
+      expect(record).not.toBeNull()
+      expect(utf8.decode(record!.value)).toBe('1h')
+      expect(record!.publisher).toBe(publisher)
+    }
+    // Peers that stored it report it as stored by a remote peer.
+    expect(
+      events
+        .slice(1)
+        .some((list) => list.some((e) => e.type === 'record:stored' && e.topic === 'charging_pause'))
+    ).toBe(true)
+  })
+
+  test('a missing record is null, and the lookup is traced with distances to the target', async () => {
+    const { record, queryId } = await peer(3).getRecord({ topic: 'charging_pause', key: 'nobody' }, {})
+    expect(record).toBeNull()
+    const trace = (await peer(3).queries({}, {})).find((q) => q.id === queryId)!
+    expect(trace.kind).toBe('get')
+    expect(trace.status).toBe('not-found')
+    expect(trace.peersAsked).toBeGreaterThan(0)
+    const target = createHash('sha256')
+      .update(recordKey('swarm', 'charging_pause', utf8.encode('nobody')))
+      .digest('hex')
+    expect(trace.target).toBe(target)
+    const send = trace.steps.find((s) => s.kind === 'send')!
+    const peerKad = createHash('sha256').update(peerIdFromString(send.peerId).toMultihash().bytes).digest()
+    const expected = (BigInt('0x' + peerKad.toString('hex')) ^ BigInt('0x' + target))
+      .toString(16)
+      .padStart(64, '0')
+    expect(send.distance).toBe(expected)
+    expect(trace.steps.some((s) => s.kind === 'response')).toBe(true)
+  })
+
+  test('the newest record wins, and a replayed older record is refused by every peer', async () => {
+    const topic = 'charging_pause'
+    const key = 'robot-2'
+    const dhtKey = recordKey('swarm', topic, utf8.encode(key))
+    await peer(1).putRecord({ topic, key, value: utf8.encode('old') }, {})
+    // Capture the old signed envelope as it travels, to replay it later.
+    let oldEnvelope: Uint8Array | undefined
+    for await (const e of peer(2).node.services.dht.get(dhtKey)) if (e.name === 'VALUE') oldEnvelope = e.value
+    expect(oldEnvelope).toBeDefined()
+
+    await peer(2).putRecord({ topic, key, value: utf8.encode('new') }, {})
+    // Peer 5 replays the older, validly signed record straight through kad-dht: no peer accepts it.
+    let acceptedReplays = 0
+    for await (const e of peer(5).node.services.dht.put(dhtKey, oldEnvelope!)) {
+      if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE' && e.record != null) acceptedReplays++
+    }
+    expect(acceptedReplays).toBe(0)
+    for (const i of [0, 3, 5, 6, 7]) {
+      const { record } = await peer(i).getRecord({ topic, key }, {})
+      expect(utf8.decode(record!.value)).toBe('new')
+      expect(record!.publisher).toBe(await peer(2).ownId())
+    }
+  })
+
+  test('provide on two peers, and getProviders from a third streams both, without duplicates', async () => {
+    await peer(1).provide({ topic: 'capabilities', key: 'camera' }, {})
+    await peer(4).provide({ topic: 'capabilities', key: 'camera' }, {})
+    const found = await collect(peer(6).getProviders({ topic: 'capabilities', key: 'camera' }, {}))
+    const ids = found.map((p) => p.peerId)
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids).toEqual(expect.arrayContaining([await peer(1).ownId(), await peer(4).ownId()]))
+    expect(found.every((p) => p.addresses.length > 0)).toBe(true)
+
+    const held = await peer(1).providerRecords({}, {})
+    expect(held.provided.map((k) => k.topic)).toContain('capabilities')
+    expect(held.provided[0]!.keyDisplay).toBe('camera')
+
+    expect((await peer(4).stopProviding({ topic: 'capabilities', key: 'camera' }, {})).stopped).toBe(true)
+    expect((await peer(4).providerRecords({}, {})).provided).toHaveLength(0)
+    expect((await peer(4).stopProviding({ topic: 'capabilities', key: 'camera' }, {})).stopped).toBe(false)
+  })
+
+  test('every routing-table peer sits in the bucket computed independently from the XOR distance', async () => {
+    for (const p of peers) {
+      const view = await p.routingTable({}, {})
+      expect(view.size).toBeGreaterThan(0)
+      const own = BigInt('0x' + createHash('sha256').update(p.peerId.toMultihash().bytes).digest('hex'))
+      for (const bucket of view.buckets) {
+        for (const entry of bucket.peers) {
+          const theirs = BigInt(
+            '0x' +
+              createHash('sha256').update(peerIdFromString(entry.peerId).toMultihash().bytes).digest('hex')
+          )
+          const distance = own ^ theirs
+          expect(bucket.cpl).toBe(256 - distance.toString(2).length)
+          expect(BigInt('0x' + entry.distance)).toBe(distance)
+          expect(entry.addresses.length).toBeGreaterThan(0)
+        }
+      }
+    }
+  })
+
+  test('connections and node info describe the node', async () => {
+    const info = await peer(0).nodeInfo({}, {})
+    expect(info.dhtMode).toBe('server')
+    expect(info.protocol).toBe('/swarm-inspector/kad/1.0.0')
+    expect(info.connections).toBeGreaterThan(0)
+    expect(info.records).toBeGreaterThan(0)
+    const connections = await peer(0).connections({}, {})
+    expect(connections.length).toBe(info.connections)
+  })
+})
+
+describe('limits', () => {
+  test('provider records per key are capped', async () => {
+    const host = await spawnPeer({ limits: { maxProvidersPerKey: 2 } })
+    const clients = await Promise.all(
+      [0, 1, 2].map(() => spawnPeer({ bootstrap: host.node.getMultiaddrs().map(String) }))
+    )
+    try {
+      await waitFor(
+        async () => (await host.routingTable({}, {})).size === 3,
+        'all three in the routing table'
+      )
+      for (const c of clients) await c.provide({ topic: 'capabilities', key: 'lidar' }, {})
+      const held = await host.providerRecords({}, {})
+      const lidar = held.held.find((k) =>
+        k.providers.some((p) => clients.some((c) => c.peerId.toString() === p.peerId))
+      )!
+      expect(lidar.providers).toHaveLength(2)
+    } finally {
+      await teardown([host, ...clients])
+    }
+  })
+})
