@@ -177,6 +177,30 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       print(flags, result, 'stopped providing')
     })
 
+  client('provided', 'list the keys this peer provides (--held: every provider record it stores)')
+    .option('--held', 'show the provider records held here, by key', false)
+    .action(async (flags: ClientFlags & { held: boolean }) => {
+      const view = await api(flags).providerRecords({})
+      const name = (k: { topic: string | null; keyDisplay: string | null; cid: string }): string =>
+        k.topic != null ? `${k.topic}/${k.keyDisplay}  ${k.cid}` : k.cid
+      if (flags.held) {
+        print(
+          flags,
+          view.held.map((k) => ({ ...k, key: k.keyDisplay })),
+          view.held.flatMap((k) => [
+            name(k),
+            ...k.providers.map((p) => `  ${p.peerId}  expires ${new Date(p.expiresAt).toISOString()}`)
+          ])
+        )
+      } else {
+        print(
+          flags,
+          view.provided.map((k) => ({ ...k, key: k.keyDisplay })),
+          view.provided.length === 0 ? ['this peer provides no keys'] : view.provided.map(name)
+        )
+      }
+    })
+
   client('dial', 'connect to a peer')
     .argument('<multiaddr>')
     .action(async (address: string, flags: ClientFlags) => {
