@@ -9,6 +9,7 @@
 import { z } from 'zod'
 import { InvalidInputError } from './errors.ts'
 import type { PeerEvent } from './events.ts'
+import { swarmSettingsPatchSchema, type SwarmSettings } from './swarm-settings.ts'
 import type {
   BucketsView,
   ConnectionInfo,
@@ -60,7 +61,10 @@ export const apiContract = {
   providerRecords: call(none, returns<ProviderRecordsView>()),
   connections: call(none, returns<ConnectionInfo[]>()),
   queries: call(none, returns<QueryTrace[]>()),
-  events: stream(none, returns<PeerEvent>())
+  events: stream(none, returns<PeerEvent>()),
+  // Settings (changing them restarts the peer)
+  settings: call(none, returns<SwarmSettings>()),
+  updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>())
 } as const
 
 export type ApiContract = typeof apiContract
@@ -86,6 +90,12 @@ export type PeerApiHandlers = {
     ? (input: ApiParsedInput<M>, options: CallOptions) => AsyncIterable<ApiOutput<M>>
     : (input: ApiParsedInput<M>, options: CallOptions) => Promise<ApiOutput<M>>
 }
+
+/** Methods answered by whatever hosts the peer (it restarts the peer to apply them), not by the peer itself. */
+export type HostMethod = 'settings' | 'updateSettings'
+export const hostMethods: readonly HostMethod[] = ['settings', 'updateSettings']
+/** The peer's own part of the contract. */
+export type PeerServiceHandlers = Omit<PeerApiHandlers, HostMethod>
 
 /** The caller's side, the same over every transport. */
 export type PeerApiClient = {

@@ -2,6 +2,7 @@ import type { QueryStep, QueryTrace } from './views.ts'
 
 /** The peer's live event stream: everything the inspector animates. */
 export type PeerEvent =
+  | { type: 'node:started'; peerId: string; at: number }
   | { type: 'routing:add'; peerId: string; cpl: number; at: number }
   | { type: 'routing:remove'; peerId: string; at: number }
   | {

@@ -19,6 +19,7 @@ import { InvalidInputError, NotFoundError, serializeError } from '../../shared/e
 import { fromWireJson, toWireJson } from '../../shared/wire.ts'
 import { STATUS_FOR_ERROR } from './http-status.ts'
 import { allowedHosts, checkRequest, isLoopbackHost, type GuardConfig } from './request-guard.ts'
+import { serveUi, type StaticUi } from './static-ui.ts'
 
 export const API_PREFIX = '/api/v1/'
 const MAX_BODY_BYTES = 1024 * 1024
@@ -29,6 +30,8 @@ export interface ApiServerInit {
   port: number
   /** Required when host is not loopback. */
   token?: string
+  /** Serve the built UI at / (browser mode). */
+  ui?: StaticUi
 }
 
 export interface ApiServer {
@@ -83,7 +86,15 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
       return
     }
     if (!url.pathname.startsWith(API_PREFIX)) {
-      throw new NotFoundError(`no such path: ${url.pathname}`)
+      const isRead = req.method === 'GET' || req.method === 'HEAD'
+      if (isRead && init.ui != null && (await serveUi(init.ui, url.pathname, res, req.method === 'HEAD')))
+        return
+      sendJson(res, 404, {
+        ok: false,
+        error: serializeError(new NotFoundError(`no such path: ${url.pathname}`))
+      })
+      req.resume()
+      return
     }
     const name = url.pathname.slice(API_PREFIX.length)
     if (!isMethodName(name)) {
@@ -222,6 +233,8 @@ async function closeServer(server: Server, streams: Set<AbortController>): Promi
   for (const stream of streams) stream.abort()
   await new Promise<void>((resolve) => {
     server.close(() => resolve())
-    server.closeAllConnections()
+    // Idle keep-alive sockets go now; a response still being written gets a moment to finish.
+    server.closeIdleConnections()
+    setTimeout(() => server.closeAllConnections(), 1_000).unref()
   })
 }

@@ -51,6 +51,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--passphrase-file <file>', 'identity passphrase file (or $SWARM_INSPECTOR_PASSPHRASE)')
     .option('--protocol <id>', 'DHT protocol id shared by the swarm')
     .option('--namespace <ns>', 'record key namespace shared by the swarm')
+    .option('--ui <dir>', 'built UI to serve at / (default: out/renderer of this checkout)')
     .action(async (opts) => {
       await runServe(opts, io.out)
     })

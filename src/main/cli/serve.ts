@@ -6,9 +6,13 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { InvalidInputError } from '../../shared/errors.ts'
 import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../../shared/swarm-defaults.ts'
-import { startApiServer, type ApiServer } from '../api/http-api.ts'
+import { fileURLToPath } from 'node:url'
+import type { ApiServer } from '../api/http-api.ts'
+import { uiIsBuilt } from '../api/static-ui.ts'
+import { PeerHost } from '../host/peer-host.ts'
+import { DEFAULT_SETTINGS, type SwarmSettings } from '../../shared/swarm-settings.ts'
 import { isLoopbackHost } from '../api/request-guard.ts'
-import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
+import type { SwarmPeer } from '../peer/swarm-peer.ts'
 import { parseApiAddress } from './api-address.ts'
 
 export interface ServeOptions {
@@ -22,6 +26,8 @@ export interface ServeOptions {
   namespace?: string
   passphraseFile?: string
   apiTokenFile?: string
+  /** Directory of the built UI to serve at / (default: out/renderer of this checkout). */
+  ui?: string
 }
 
 export const PASSPHRASE_ENV = 'SWARM_INSPECTOR_PASSPHRASE'
@@ -44,10 +50,15 @@ async function secretFrom(file: string | undefined, env: string, what: string): 
 }
 
 export interface RunningServe {
+  host: PeerHost
   peer: SwarmPeer
   api: ApiServer
+  uiBuilt: boolean
   stop(): Promise<void>
 }
+
+/** The built renderer in a checkout: out/renderer beside src/. */
+export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
 
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const api = parseApiAddress(options.api)
@@ -63,27 +74,29 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       `--api ${options.api} binds beyond loopback: set ${API_TOKEN_ENV} or pass --api-token-file FILE (16+ characters)`
     )
   }
-  const init: SwarmPeerInit = {
+  const settings: SwarmSettings = {
+    ...DEFAULT_SETTINGS,
+    listen: options.listen.length > 0 ? options.listen : DEFAULT_SETTINGS.listen,
+    bootstrap: options.bootstrap,
+    mdns: options.mdns,
+    protocol: options.protocol ?? DEFAULT_SETTINGS.protocol,
+    namespace: options.namespace ?? DEFAULT_SETTINGS.namespace,
+    api: { enabled: true, host: api.host, port: api.port }
+  }
+  const ui = { root: options.ui ?? DEFAULT_UI_DIR }
+  const uiBuilt = await uiIsBuilt(ui)
+  const host = new PeerHost({
     dataDir: options.data ?? process.env[DATA_ENV] ?? join(homedir(), '.swarm-inspector'),
     passphrase,
-    mdns: options.mdns,
-    quic: options.quic,
-    bootstrap: options.bootstrap,
-    ...(options.listen.length > 0 ? { listen: options.listen } : {}),
-    ...(options.protocol != null ? { protocol: options.protocol } : {}),
-    ...(options.namespace != null ? { namespace: options.namespace } : {})
-  }
-  const peer = await SwarmPeer.start(init)
-  let server: ApiServer
+    settings,
+    peer: { quic: options.quic },
+    ...(token != null ? { apiToken: token } : {}),
+    ...(uiBuilt ? { ui } : {})
+  })
   try {
-    server = await startApiServer({
-      handlers: peer,
-      host: api.host,
-      port: api.port,
-      ...(token != null ? { token } : {})
-    })
+    await host.start()
   } catch (err) {
-    await peer.stop()
+    await host.stop().catch(() => {})
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new InvalidInputError(
         `the API address ${options.api} is already in use (choose another with --api HOST:PORT)`
@@ -92,12 +105,11 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     throw err
   }
   return {
-    peer,
-    api: server,
-    stop: async () => {
-      await server.close()
-      await peer.stop()
-    }
+    host,
+    peer: host.current as SwarmPeer,
+    api: host.apiServer as ApiServer,
+    uiBuilt,
+    stop: () => host.stop()
   }
 }
 
@@ -111,6 +123,11 @@ export async function runServe(options: ServeOptions, out: (line: string) => voi
   out(`dht        ${info.protocol} (namespace ${info.namespace}, ${info.dhtMode} mode)`)
   out(`data       ${info.dataDir}`)
   for (const note of running.peer.notes) out(`note       ${note}`)
+  out(
+    running.uiBuilt
+      ? `ui         ${running.api.url}/`
+      : 'note       the UI is not built (npm run build); the API works without it'
+  )
   out(`api        ${running.api.url}`)
 
   await new Promise<void>((resolve) => {

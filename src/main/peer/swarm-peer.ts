@@ -13,7 +13,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { equals, fromString, toString } from 'uint8arrays'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
-import type { ApiParsedInput, CallOptions, PeerApiHandlers } from '../../shared/api-contract.ts'
+import type { ApiParsedInput, CallOptions, PeerServiceHandlers } from '../../shared/api-contract.ts'
 import { displayKey } from '../../shared/bytes.ts'
 import { InvalidInputError, LookupError } from '../../shared/errors.ts'
 import type { PeerEvent } from '../../shared/events.ts'
@@ -25,6 +25,7 @@ import {
   type RecordLimits
 } from '../../shared/swarm-defaults.ts'
 import { checkKey, checkTopic, checkValue } from '../../shared/topic-key.ts'
+import { DEFAULT_LISTEN } from '../../shared/swarm-settings.ts'
 import type {
   ConnectionInfo,
   ProviderEntryView,
@@ -75,16 +76,11 @@ export interface SwarmPeerInit {
   agent?: string
 }
 
-export const DEFAULT_LISTEN = [
-  '/ip4/0.0.0.0/tcp/4101',
-  '/ip4/0.0.0.0/tcp/4102/ws',
-  '/ip4/0.0.0.0/udp/4101/quic-v1'
-]
 export const AGENT = 'swarm-inspector/0.1.0'
 
 const HOUR = 3_600_000
 
-export class SwarmPeer implements PeerApiHandlers {
+export class SwarmPeer implements PeerServiceHandlers {
   readonly notes: string[]
   private readonly listeners = new Set<(event: PeerEvent) => void>()
   private readonly queryLog = new QueryLog((event) => this.emit(event))
@@ -190,7 +186,7 @@ export class SwarmPeer implements PeerApiHandlers {
 
   ownId = async (): Promise<string> => this.node.peerId.toString()
 
-  putRecord: PeerApiHandlers['putRecord'] = async ({ topic, key, value }, options) => {
+  putRecord: PeerServiceHandlers['putRecord'] = async ({ topic, key, value }, options) => {
     const target = this.target(topic, key)
     checkValue(value, this.settings.limits)
     const { bytes } = await sealRecord(this.privateKey, this.node.peerId.toString(), target.dhtKey, value)
@@ -199,7 +195,7 @@ export class SwarmPeer implements PeerApiHandlers {
     return result
   }
 
-  getRecord: PeerApiHandlers['getRecord'] = async ({ topic, key }, options) => {
+  getRecord: PeerServiceHandlers['getRecord'] = async ({ topic, key }, options) => {
     const target = this.target(topic, key)
     const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
     let best: { value: Uint8Array; from: PeerId } | null = null
@@ -231,7 +227,7 @@ export class SwarmPeer implements PeerApiHandlers {
     }
   }
 
-  removeRecord: PeerApiHandlers['removeRecord'] = async ({ topic, key }) => {
+  removeRecord: PeerServiceHandlers['removeRecord'] = async ({ topic, key }) => {
     const target = this.target(topic, key)
     const dsKey = recordDatastoreKey(target.dhtKey)
     const removed = await this.datastore.has(dsKey)
@@ -240,7 +236,7 @@ export class SwarmPeer implements PeerApiHandlers {
     return { removed }
   }
 
-  provide: PeerApiHandlers['provide'] = async ({ topic, key }, options) => {
+  provide: PeerServiceHandlers['provide'] = async ({ topic, key }, options) => {
     const target = this.target(topic, key)
     const cid = await providerCid(this.settings.namespace, target.topic, target.key)
     await this.bookkeeping.rememberKey(cid, target)
@@ -300,7 +296,7 @@ export class SwarmPeer implements PeerApiHandlers {
     recorder.finish(seen.size > 0 ? 'ok' : 'not-found', `${seen.size} provider(s)`)
   }
 
-  stopProviding: PeerApiHandlers['stopProviding'] = async ({ topic, key }) => {
+  stopProviding: PeerServiceHandlers['stopProviding'] = async ({ topic, key }) => {
     const target = this.target(topic, key)
     const cid = await providerCid(this.settings.namespace, target.topic, target.key)
     const ownEntry = providerDatastoreKey(cid, this.node.peerId)
@@ -309,7 +305,7 @@ export class SwarmPeer implements PeerApiHandlers {
     return { stopped }
   }
 
-  dial: PeerApiHandlers['dial'] = async ({ multiaddr: address }, options) => {
+  dial: PeerServiceHandlers['dial'] = async ({ multiaddr: address }, options) => {
     const ma = parseMultiaddr(address)
     let connection: Connection
     try {
@@ -322,7 +318,7 @@ export class SwarmPeer implements PeerApiHandlers {
 
   // ---- Inspection ------------------------------------------------------------------------------------------
 
-  nodeInfo: PeerApiHandlers['nodeInfo'] = async () => {
+  nodeInfo: PeerServiceHandlers['nodeInfo'] = async () => {
     const self = await this.node.peerStore.get(this.node.peerId).catch(() => null)
     const listening = this.node.getMultiaddrs().map(String)
     const observed = (self?.addresses ?? [])
@@ -352,9 +348,9 @@ export class SwarmPeer implements PeerApiHandlers {
     }
   }
 
-  routingTable: PeerApiHandlers['routingTable'] = async () => this.routing.view()
+  routingTable: PeerServiceHandlers['routingTable'] = async () => this.routing.view()
 
-  records: PeerApiHandlers['records'] = async ({ topic }) => {
+  records: PeerServiceHandlers['records'] = async ({ topic }) => {
     if (topic != null) checkTopic(topic, this.settings.limits)
     const out: StoredRecordView[] = []
     for await (const { value } of this.datastore.query({ prefix: `${DHT_PREFIX}/record/` })) {
@@ -364,7 +360,7 @@ export class SwarmPeer implements PeerApiHandlers {
     return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.keyDisplay.localeCompare(b.keyDisplay))
   }
 
-  providerRecords: PeerApiHandlers['providerRecords'] = async () => {
+  providerRecords: PeerServiceHandlers['providerRecords'] = async () => {
     const byKey = new Map<string, ProviderEntryView[]>()
     const self = this.node.peerId.toString()
     const provided: string[] = []
@@ -392,7 +388,7 @@ export class SwarmPeer implements PeerApiHandlers {
     return view
   }
 
-  connections: PeerApiHandlers['connections'] = async () =>
+  connections: PeerServiceHandlers['connections'] = async () =>
     this.node.getConnections().map((c): ConnectionInfo => ({
       id: c.id,
       peerId: c.remotePeer.toString(),
@@ -402,9 +398,9 @@ export class SwarmPeer implements PeerApiHandlers {
       transient: c.limits != null
     }))
 
-  queries: PeerApiHandlers['queries'] = async () => this.queryLog.list()
+  queries: PeerServiceHandlers['queries'] = async () => this.queryLog.list()
 
-  events: PeerApiHandlers['events'] = (_input, options) => {
+  events: PeerServiceHandlers['events'] = (_input, options) => {
     const queue = pushable<PeerEvent>({ objectMode: true })
     const unsubscribe = this.subscribe((event) => queue.push(event))
     const end = (): void => {

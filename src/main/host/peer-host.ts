@@ -1,0 +1,229 @@
+/**
+ * Hosts the swarm peer for both shapes of the app — Electron's main process and headless `serve`:
+ * starts it from settings, restarts it when settings change, runs the local API server when enabled, and answers
+ * the whole contract (`handlers`) so that callers keep one object across restarts. Imports nothing from Electron.
+ */
+import { pushable } from 'it-pushable'
+import {
+  apiContract,
+  methodNames,
+  type CallOptions,
+  type PeerApiHandlers,
+  type PeerServiceHandlers
+} from '../../shared/api-contract.ts'
+import { InvalidInputError, UnavailableError } from '../../shared/errors.ts'
+import type { PeerEvent } from '../../shared/events.ts'
+import { applySettingsPatch, swarmSettingsSchema, type SwarmSettings } from '../../shared/swarm-settings.ts'
+import { startApiServer, type ApiServer } from '../api/http-api.ts'
+import { isLoopbackHost } from '../api/request-guard.ts'
+import type { StaticUi } from '../api/static-ui.ts'
+import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
+
+export interface PeerHostInit {
+  dataDir: string
+  passphrase: string
+  settings: SwarmSettings
+  /** Called with the new settings before they are applied (the desktop app writes its settings file). */
+  persist?: (settings: SwarmSettings) => Promise<void>
+  /** Bearer token for the API; required when the API binds beyond loopback. */
+  apiToken?: string
+  /** The built UI the API server also serves (browser mode). */
+  ui?: StaticUi
+  /** Peer options that are not user settings (QUIC, intervals, limits). */
+  peer?: Partial<Omit<SwarmPeerInit, 'dataDir' | 'passphrase'>>
+}
+
+export class PeerHost {
+  readonly handlers: PeerApiHandlers
+  private peer: SwarmPeer | null = null
+  private api: ApiServer | null = null
+  private settingsNow: SwarmSettings
+  private readonly listeners = new Set<(event: PeerEvent) => void>()
+  private unsubscribePeer: (() => void) | null = null
+  private readonly shutdown = new AbortController()
+  /** Serialises start/restart/stop so two settings changes never race. */
+  private chain: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly init: PeerHostInit) {
+    this.settingsNow = swarmSettingsSchema.parse(init.settings)
+    this.handlers = this.buildHandlers()
+  }
+
+  get settings(): SwarmSettings {
+    return this.settingsNow
+  }
+
+  get current(): SwarmPeer | null {
+    return this.peer
+  }
+
+  get apiServer(): ApiServer | null {
+    return this.api
+  }
+
+  async start(): Promise<void> {
+    await this.serialised(async () => {
+      await this.startPeer()
+      await this.startApi()
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.shutdown.abort()
+    await this.serialised(async () => {
+      await this.stopApi()
+      await this.stopPeer()
+    })
+  }
+
+  /** Applies a settings change: restarts the peer, and the API server if its address changed. */
+  async update(
+    patch: Parameters<PeerApiHandlers['updateSettings']>[0]
+  ): Promise<{ settings: SwarmSettings; restarted: boolean }> {
+    let next: SwarmSettings
+    try {
+      next = applySettingsPatch(this.settingsNow, patch)
+    } catch (err) {
+      throw new InvalidInputError(`invalid settings: ${(err as Error).message}`)
+    }
+    checkApiSettings(next, this.init.apiToken)
+    const peerChanged =
+      JSON.stringify({ ...next, api: null }) !== JSON.stringify({ ...this.settingsNow, api: null })
+    const apiChanged = JSON.stringify(next.api) !== JSON.stringify(this.settingsNow.api)
+    if (!peerChanged && !apiChanged) return { settings: next, restarted: false }
+    await this.init.persist?.(next)
+    const previous = this.settingsNow
+    this.settingsNow = next
+    if (peerChanged) {
+      try {
+        await this.serialised(async () => {
+          await this.stopPeer()
+          await this.startPeer()
+        })
+      } catch (err) {
+        // The new settings do not start (a taken port, say): go back to the ones that did.
+        this.settingsNow = previous
+        await this.init.persist?.(previous)
+        await this.serialised(() => this.startPeer())
+        throw new InvalidInputError(
+          `the peer did not start with the new settings, kept the old ones: ${(err as Error).message}`
+        )
+      }
+    }
+    // The API answering this very call must finish its response before it is replaced, so apply that after.
+    if (apiChanged)
+      setTimeout(() => void this.serialised(() => this.stopApi().then(() => this.startApi())), 50)
+    return { settings: next, restarted: peerChanged }
+  }
+
+  private async startPeer(): Promise<void> {
+    if (this.shutdown.signal.aborted) return
+    const s = this.settingsNow
+    const peer = await SwarmPeer.start({
+      ...this.init.peer,
+      dataDir: this.init.dataDir,
+      passphrase: this.init.passphrase,
+      listen: s.listen,
+      bootstrap: s.bootstrap,
+      mdns: s.mdns,
+      protocol: s.protocol,
+      namespace: s.namespace
+    })
+    this.peer = peer
+    this.unsubscribePeer = peer.subscribe((event) => this.emit(event))
+    this.emit({ type: 'node:started', peerId: peer.peerId.toString(), at: Date.now() })
+  }
+
+  private async stopPeer(): Promise<void> {
+    const peer = this.peer
+    this.peer = null
+    this.unsubscribePeer?.()
+    this.unsubscribePeer = null
+    await peer?.stop()
+  }
+
+  private async startApi(): Promise<void> {
+    const { api } = this.settingsNow
+    if (!api.enabled || this.shutdown.signal.aborted) return
+    checkApiSettings(this.settingsNow, this.init.apiToken)
+    this.api = await startApiServer({
+      handlers: this.handlers,
+      host: api.host,
+      port: api.port,
+      ...(this.init.apiToken != null ? { token: this.init.apiToken } : {}),
+      ...(this.init.ui != null ? { ui: this.init.ui } : {})
+    })
+  }
+
+  private async stopApi(): Promise<void> {
+    const api = this.api
+    this.api = null
+    await api?.close()
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work)
+    this.chain = next.catch(() => {})
+    return next
+  }
+
+  private emit(event: PeerEvent): void {
+    for (const listener of this.listeners) listener(event)
+  }
+
+  private requirePeer(): SwarmPeer {
+    if (this.peer == null) throw new UnavailableError('the peer is restarting; try again in a moment')
+    return this.peer
+  }
+
+  private buildHandlers(): PeerApiHandlers {
+    const forward = (method: keyof PeerServiceHandlers) =>
+      apiContract[method].kind === 'stream'
+        ? (input: unknown, options: CallOptions) => callPeer(this.requirePeer(), method, input, options)
+        : async (input: unknown, options: CallOptions) => callPeer(this.requirePeer(), method, input, options)
+    const peerMethods = Object.fromEntries(
+      methodNames
+        .filter((m) => m !== 'settings' && m !== 'updateSettings' && m !== 'events')
+        .map((m) => [m, forward(m as keyof PeerServiceHandlers)])
+    )
+    const host: Pick<PeerApiHandlers, 'settings' | 'updateSettings' | 'events'> = {
+      settings: async () => this.settingsNow,
+      updateSettings: async (patch) => this.update(patch),
+      // The event stream outlives peer restarts: it follows whichever peer is current.
+      events: (_input, options) => {
+        const queue = pushable<PeerEvent>({ objectMode: true })
+        const listener = (event: PeerEvent): void => {
+          queue.push(event)
+        }
+        this.listeners.add(listener)
+        const end = (): void => {
+          this.listeners.delete(listener)
+          queue.end()
+        }
+        options.signal?.addEventListener('abort', end, { once: true })
+        this.shutdown.signal.addEventListener('abort', end, { once: true })
+        return queue
+      }
+    }
+    return { ...peerMethods, ...host } as PeerApiHandlers
+  }
+}
+
+/** Calls one contract method on the peer by name; the contract guarantees the peer has it. */
+function callPeer(
+  peer: SwarmPeer,
+  method: keyof PeerServiceHandlers,
+  input: unknown,
+  options: CallOptions
+): unknown {
+  const fn = peer[method] as (input: unknown, options: CallOptions) => unknown
+  return fn.call(peer, input, options)
+}
+
+export function checkApiSettings(settings: SwarmSettings, token: string | undefined): void {
+  if (settings.api.enabled && !isLoopbackHost(settings.api.host) && (token == null || token.length < 16)) {
+    throw new InvalidInputError(
+      `the API may bind to ${settings.api.host} (beyond loopback) only with a token of 16+ characters`
+    )
+  }
+}

@@ -1,0 +1,38 @@
+import { useInspector } from '../store/index.ts'
+import type { Transport } from '../api-client.ts'
+
+/** The node at a glance: who we are, how we are connected, and how full the routing table is. */
+export function NodeHeader({ transport }: { transport: Transport }) {
+  const peerId = useInspector((s) => s.node?.peerId)
+  const connections = useInspector((s) => s.node?.connections ?? 0)
+  const routingSize = useInspector((s) => s.routingSize)
+  const link = useInspector((s) => s.link)
+  const linkError = useInspector((s) => s.linkError)
+  return (
+    <header className="node-header">
+      <h1>Swarm Inspector</h1>
+      <dl>
+        <div>
+          <dt>Peer id</dt>
+          <dd className="mono" data-testid="own-peer-id">
+            {peerId ?? '…'}
+          </dd>
+        </div>
+        <div>
+          <dt>Routing table</dt>
+          <dd data-testid="routing-table-size">{routingSize}</dd>
+        </div>
+        <div>
+          <dt>Connections</dt>
+          <dd data-testid="connection-count">{connections}</dd>
+        </div>
+        <div>
+          <dt>Link</dt>
+          <dd data-testid="link-status" className={`link link-${link}`} title={linkError ?? undefined}>
+            {link} · {transport === 'ipc' ? 'desktop (IPC)' : 'browser (HTTP)'}
+          </dd>
+        </div>
+      </dl>
+    </header>
+  )
+}

@@ -1,0 +1,54 @@
+/**
+ * The user's swarm settings: what the desktop app keeps in its settings file and `serve` takes as flags.
+ * Changing any of them restarts the peer (the API server only when its own address changes).
+ */
+import { z } from 'zod'
+import {
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  DEFAULT_DHT_PROTOCOL,
+  DEFAULT_NAMESPACE
+} from './swarm-defaults.ts'
+
+export const DEFAULT_LISTEN = [
+  '/ip4/0.0.0.0/tcp/4101',
+  '/ip4/0.0.0.0/tcp/4102/ws',
+  '/ip4/0.0.0.0/udp/4101/quic-v1'
+]
+
+export const swarmSettingsSchema = z.strictObject({
+  listen: z.array(z.string().min(1)).max(16),
+  bootstrap: z.array(z.string().min(1)).max(64),
+  mdns: z.boolean(),
+  protocol: z.string().min(2).max(128),
+  namespace: z.string().min(1).max(64),
+  api: z.strictObject({
+    enabled: z.boolean(),
+    host: z.string().min(1).max(64),
+    port: z.number().int().min(0).max(65535)
+  })
+})
+
+export type SwarmSettings = z.infer<typeof swarmSettingsSchema>
+
+/** A change to some settings; nested `api` may be partial too. */
+export const swarmSettingsPatchSchema = swarmSettingsSchema
+  .omit({ api: true })
+  .partial()
+  .extend({ api: swarmSettingsSchema.shape.api.partial().optional() })
+  .strict()
+
+export type SwarmSettingsPatch = z.infer<typeof swarmSettingsPatchSchema>
+
+export const DEFAULT_SETTINGS: SwarmSettings = {
+  listen: DEFAULT_LISTEN,
+  bootstrap: [],
+  mdns: true,
+  protocol: DEFAULT_DHT_PROTOCOL,
+  namespace: DEFAULT_NAMESPACE,
+  api: { enabled: false, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT }
+}
+
+export function applySettingsPatch(current: SwarmSettings, patch: SwarmSettingsPatch): SwarmSettings {
+  return swarmSettingsSchema.parse({ ...current, ...patch, api: { ...current.api, ...patch.api } })
+}
