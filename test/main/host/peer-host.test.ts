@@ -1,0 +1,62 @@
+import { rm } from 'node:fs/promises'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+import type { PeerEvent } from '../../../src/shared/events.ts'
+import { DEFAULT_SETTINGS, type SwarmSettings } from '../../../src/shared/swarm-settings.ts'
+import { createHttpClient } from '../../../src/shared/http-client.ts'
+import { PeerHost } from '../../../src/main/host/peer-host.ts'
+import { PASSPHRASE, tempDir } from '../../helpers/swarm.ts'
+
+let dir: string
+let host: PeerHost
+const settings: SwarmSettings = {
+  ...DEFAULT_SETTINGS,
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  mdns: false,
+  api: { enabled: true, host: '127.0.0.1', port: 0 }
+}
+
+beforeEach(async () => {
+  dir = await tempDir()
+  host = new PeerHost({ dataDir: dir, passphrase: PASSPHRASE, settings, peer: { quic: false } })
+  await host.start()
+})
+afterEach(async () => {
+  await host.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+test('a settings change restarts the peer with the same identity, and the event stream follows it', async () => {
+  const client = createHttpClient({ baseUrl: host.apiServer!.url })
+  const id = await client.ownId({})
+  const seen: PeerEvent[] = []
+  const controller = new AbortController()
+  const following = (async () => {
+    for await (const event of client.events({}, { signal: controller.signal })) seen.push(event)
+  })().catch(() => {})
+
+  const { settings: next, restarted } = await client.updateSettings({ namespace: 'robots', mdns: false })
+  expect(restarted).toBe(true)
+  expect(next.namespace).toBe('robots')
+  expect(await client.settings({})).toEqual(next)
+  expect((await client.nodeInfo({})).namespace).toBe('robots')
+  expect(await client.ownId({})).toBe(id)
+  await expect.poll(() => seen.some((e) => e.type === 'node:started' && e.peerId === id)).toBe(true)
+
+  expect((await client.updateSettings({ namespace: 'robots' })).restarted).toBe(false)
+  controller.abort()
+  await following
+})
+
+test('invalid settings are refused with a clear error, and settings that do not start roll back', async () => {
+  const client = createHttpClient({ baseUrl: host.apiServer!.url })
+  await expect(client.updateSettings({ protocol: '/ipfs/kad/1.0.0' })).rejects.toThrow(/public IPFS DHT/)
+  expect((await client.settings({})).protocol).toBe(DEFAULT_SETTINGS.protocol)
+  await expect(client.updateSettings({ listen: ['/ip4/999.1.1.1/tcp/0'] })).rejects.toThrow(
+    /kept the old ones|malformed/
+  )
+  expect((await client.settings({})).listen).toEqual(settings.listen)
+  expect(typeof (await client.ownId({}))).toBe('string')
+  await expect(client.updateSettings({ api: { host: '0.0.0.0' } })).rejects.toThrow(/token/)
+  // @ts-expect-error unknown fields are refused at run time too
+  await expect(client.updateSettings({ colour: 'blue' })).rejects.toThrow(/invalid input/)
+})
