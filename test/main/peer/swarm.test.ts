@@ -162,3 +162,53 @@ describe('limits', () => {
     }
   })
 })
+
+describe('keeping records alive', () => {
+  test('a record this node put is republished: a peer that lost its copy gets it back', async () => {
+    const a = await spawnPeer({ republishIntervalMs: 500 })
+    const b = await spawnPeer({ bootstrap: a.node.getMultiaddrs().map(String) })
+    try {
+      await waitFor(async () => (await a.routingTable({}, {})).size === 1, 'a and b to know each other')
+      await a.putRecord({ topic: 'charging_pause', key: 'robot-9', value: utf8.encode('30m') }, {})
+      const held = async () =>
+        (await b.records({ topic: 'charging_pause' }, {})).some((r) => r.keyDisplay === 'robot-9')
+      expect(await held()).toBe(true)
+      expect((await b.removeRecord({ topic: 'charging_pause', key: 'robot-9' }, {})).removed).toBe(true)
+      expect(await held()).toBe(false)
+      await waitFor(held, 'the republished record to reach b again', 10_000)
+      const mine = (await a.records({ topic: 'charging_pause' }, {})).find((r) => r.keyDisplay === 'robot-9')!
+      expect(mine.mine).toBe(true)
+    } finally {
+      await teardown([a, b])
+    }
+  })
+
+  test('a node stops republishing a key once another publisher has written a newer value', async () => {
+    const a = await spawnPeer({ republishIntervalMs: 300 })
+    const b = await spawnPeer({ bootstrap: a.node.getMultiaddrs().map(String) })
+    try {
+      await waitFor(async () => (await a.routingTable({}, {})).size === 1, 'a and b to know each other')
+      await a.putRecord({ topic: 'charging_pause', key: 'robot-10', value: utf8.encode('a') }, {})
+      await a.putRecord({ topic: 'charging_pause', key: 'robot-11', value: utf8.encode('still mine') }, {})
+      await b.putRecord({ topic: 'charging_pause', key: 'robot-10', value: utf8.encode('b') }, {})
+      const since = Date.now()
+      const queriesFor = async (kind: string, key: string) =>
+        (await a.queries({}, {})).filter(
+          (q) => q.kind === kind && q.startedAt >= since && q.key != null && utf8.decode(q.key) === key
+        )
+      // Three republish rounds on a, as its own robot-11 shows (looked up, then put again, each round)...
+      await waitFor(
+        async () => (await queriesFor('put', 'robot-11')).length >= 3,
+        'three republish rounds on a',
+        10_000
+      )
+      // ...while robot-10 was looked up once, found to be b's newer value, and never put again.
+      expect(await queriesFor('get', 'robot-10')).toHaveLength(1)
+      expect(await queriesFor('put', 'robot-10')).toEqual([])
+      const { record } = await b.getRecord({ topic: 'charging_pause', key: 'robot-10' }, {})
+      expect(utf8.decode(record!.value)).toBe('b')
+    } finally {
+      await teardown([a, b])
+    }
+  })
+})
