@@ -154,6 +154,8 @@ export interface QueryStep {
   path: number
   message?: string
   closerPeers?: number
+  /** Ids of the closer peers this response named (at most 20): how the lookup learned of the next peers. */
+  closerPeerIds?: string[]
   providers?: number
   hasRecord?: boolean
   error?: string

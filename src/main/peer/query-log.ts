@@ -84,6 +84,7 @@ export class QueryRecorder {
           path: event.path.index,
           message: event.messageName,
           closerPeers: event.closer.length,
+          closerPeerIds: event.closer.slice(0, 20).map((p) => p.id.toString()),
           providers: event.providers.length,
           hasRecord: event.record != null,
           ...(sent != null ? { rttMs: at - sent } : {}),

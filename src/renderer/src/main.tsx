@@ -4,9 +4,11 @@ import { App } from './App.tsx'
 import { createClient } from './api-client.ts'
 import { startEventBridge } from './store/event-bridge.ts'
 import { useInspector } from './store/index.ts'
+import { setPeerClient } from './store/peer-client.ts'
 import './styles.css'
 
 const { client, transport } = createClient()
+setPeerClient(client)
 startEventBridge(client, useInspector)
 
 createRoot(document.getElementById('root') as HTMLElement).render(

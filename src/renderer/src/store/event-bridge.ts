@@ -1,50 +1,86 @@
 /**
- * The module-level bridge between the peer and the store: loads the views, then follows the peer's event stream
- * and calls store actions, so components never touch IPC or HTTP. Reconnects with backoff when the stream drops
- * (the peer restarted, the daemon went away).
+ * The module-level bridge between the peer and the store: loads every view, then follows the peer's event stream
+ * and calls store actions, so components never touch IPC or HTTP. Reconnects with backoff when the stream drops (the
+ * peer restarted, the daemon went away). Paused while a snapshot is open.
  */
 import type { PeerApiClient } from '../../../shared/api-contract.ts'
 import type { PeerEvent } from '../../../shared/events.ts'
-import type { useInspector } from './index.ts'
+import type { InspectorStore } from './index.ts'
 
-type Store = typeof useInspector
+type Part = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings'
 
-export function startEventBridge(client: PeerApiClient, store: Store): () => void {
+export function startEventBridge(client: PeerApiClient, store: InspectorStore): () => void {
   const stop = new AbortController()
-  let refreshTimer: ReturnType<typeof setTimeout> | undefined
+  const timers = new Map<Part, ReturnType<typeof setTimeout>>()
+  const live = (): boolean => store.getState().snapshot == null
 
-  const refresh = async (): Promise<void> => {
-    const [node, routing] = await Promise.all([client.nodeInfo({}), client.routingTable({})])
-    store.getState().setNode(node)
-    store.getState().setRouting(routing)
+  const load: Record<Part, () => Promise<void>> = {
+    node: async () => store.getState().setNode(await client.nodeInfo({})),
+    routing: async () => store.getState().setRouting(await client.routingTable({})),
+    records: async () => store.getState().setRecords(await client.records({})),
+    providers: async () => store.getState().setProviders(await client.providerRecords({})),
+    queries: async () => store.getState().setQueries(await client.queries({})),
+    settings: async () => store.getState().setSettings(await client.settings({}))
   }
-  // Routing events arrive in bursts; the counts follow each event, the full view is fetched once the burst settles.
-  const refreshSoon = (): void => {
-    clearTimeout(refreshTimer)
-    refreshTimer = setTimeout(() => void refresh().catch(() => {}), 500)
+  const refreshAll = async (): Promise<void> => {
+    if (live()) await Promise.all(Object.values(load).map((f) => f()))
+  }
+  // Events come in bursts; counts follow each event, and a view is re-fetched once its burst settles.
+  const refreshSoon = (...parts: Part[]): void => {
+    for (const part of parts) {
+      clearTimeout(timers.get(part))
+      timers.set(
+        part,
+        setTimeout(() => {
+          if (live()) void load[part]().catch(() => {})
+        }, 300)
+      )
+    }
   }
 
   const apply = (event: PeerEvent): void => {
+    if (!live()) return
     const s = store.getState()
     switch (event.type) {
       case 'routing:add':
         s.peerAdded()
-        refreshSoon()
+        refreshSoon('routing', 'node')
         break
       case 'routing:remove':
         s.peerRemoved()
-        refreshSoon()
+        refreshSoon('routing', 'node')
         break
       case 'connection:open':
         s.adjustConnections(1)
+        refreshSoon('routing')
         break
       case 'connection:close':
         s.adjustConnections(-1)
+        refreshSoon('routing')
+        break
+      case 'peer:discovered':
+        s.peerDiscovered({ peerId: event.peerId, addresses: event.addresses, at: event.at })
+        break
+      case 'record:stored':
+        refreshSoon('records', 'node')
+        break
+      case 'provider:stored':
+        refreshSoon('providers', 'node')
+        break
+      case 'query:start':
+        s.queryStarted(event.query)
+        break
+      case 'query:step':
+        s.queryStep(event.queryId, event.step)
+        break
+      case 'query:end':
+        s.queryEnded(event.query)
+        // A put or provide changes what this node holds.
+        if (event.query.kind === 'put' || event.query.kind === 'provide')
+          refreshSoon('records', 'providers', 'node')
         break
       case 'node:started':
-        refreshSoon()
-        break
-      default:
+        void refreshAll().catch(() => {})
         break
     }
   }
@@ -58,7 +94,7 @@ export function startEventBridge(client: PeerApiClient, store: Store): () => voi
         const events = client.events({}, { signal: stop.signal })[Symbol.asyncIterator]()
         const first = events.next()
         first.catch(() => {}) // handled below, once the views are loaded
-        await refresh()
+        await refreshAll()
         store.getState().setLink('live')
         delay = 500
         for (let next = await first; !next.done; next = await events.next()) apply(next.value)
@@ -72,7 +108,26 @@ export function startEventBridge(client: PeerApiClient, store: Store): () => voi
   })()
 
   return () => {
-    clearTimeout(refreshTimer)
+    for (const t of timers.values()) clearTimeout(t)
     stop.abort()
   }
+}
+
+/** Re-fetches every view now (after leaving a snapshot, or on demand). */
+export async function reloadEverything(client: PeerApiClient, store: InspectorStore): Promise<void> {
+  const [node, routing, records, providers, queries, settings] = await Promise.all([
+    client.nodeInfo({}),
+    client.routingTable({}),
+    client.records({}),
+    client.providerRecords({}),
+    client.queries({}),
+    client.settings({})
+  ])
+  const s = store.getState()
+  s.setNode(node)
+  s.setRouting(routing)
+  s.setRecords(records)
+  s.setProviders(providers)
+  s.setQueries(queries)
+  s.setSettings(settings)
 }

@@ -1,0 +1,58 @@
+/**
+ * What the forms do. Each action calls the peer through the client and refreshes what it changed, so components
+ * neither hold the client nor know the transport.
+ */
+import type { ApiInput, ApiOutput } from '../../../shared/api-contract.ts'
+import { peerClient } from './peer-client.ts'
+import { reloadEverything } from './event-bridge.ts'
+import { useInspector } from './index.ts'
+
+const refreshLocal = async (): Promise<void> => {
+  const client = peerClient()
+  const [records, providers, node] = await Promise.all([
+    client.records({}),
+    client.providerRecords({}),
+    client.nodeInfo({})
+  ])
+  const s = useInspector.getState()
+  s.setRecords(records)
+  s.setProviders(providers)
+  s.setNode(node)
+}
+
+export const peerActions = {
+  async putRecord(input: ApiInput<'putRecord'>): Promise<ApiOutput<'putRecord'>> {
+    const result = await peerClient().putRecord(input)
+    await refreshLocal()
+    return result
+  },
+  getRecord: (input: ApiInput<'getRecord'>) => peerClient().getRecord(input),
+  async removeRecord(input: ApiInput<'removeRecord'>) {
+    const result = await peerClient().removeRecord(input)
+    await refreshLocal()
+    return result
+  },
+  async provide(input: ApiInput<'provide'>) {
+    const result = await peerClient().provide(input)
+    await refreshLocal()
+    return result
+  },
+  async stopProviding(input: ApiInput<'stopProviding'>) {
+    const result = await peerClient().stopProviding(input)
+    await refreshLocal()
+    return result
+  },
+  getProviders: (input: ApiInput<'getProviders'>, signal: AbortSignal) =>
+    peerClient().getProviders(input, { signal }),
+  dial: (input: ApiInput<'dial'>) => peerClient().dial(input),
+  async updateSettings(input: ApiInput<'updateSettings'>) {
+    const result = await peerClient().updateSettings(input)
+    useInspector.getState().setSettings(result.settings)
+    return result
+  },
+  /** Back from a snapshot to the live peer. */
+  async leaveSnapshot(): Promise<void> {
+    useInspector.getState().setSnapshot(null)
+    await reloadEverything(peerClient(), useInspector)
+  }
+}
