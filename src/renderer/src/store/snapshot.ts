@@ -45,7 +45,7 @@ export function parseSnapshot(text: string): Snapshot {
   try {
     data = fromWireJson(text)
   } catch (err) {
-    throw new Error(`not a snapshot: ${(err as Error).message}`)
+    throw new Error(`not a snapshot: ${(err as Error).message}`, { cause: err })
   }
   const s = data as Partial<Snapshot>
   if (s?.format !== SNAPSHOT_FORMAT)
