@@ -1,0 +1,104 @@
+import { beforeEach, describe, expect, test } from 'vitest'
+import { createInspectorStore } from '../../src/renderer/src/store/index.ts'
+import { startEventBridge } from '../../src/renderer/src/store/event-bridge.ts'
+import {
+  openSnapshot,
+  parseSnapshot,
+  serializeSnapshot,
+  takeSnapshot
+} from '../../src/renderer/src/store/snapshot.ts'
+import { topicsOf } from '../../src/renderer/src/store/slices/records.ts'
+import { DEFAULT_SETTINGS } from '../../src/shared/swarm-settings.ts'
+import type { BucketsView } from '../../src/shared/views.ts'
+import { fakeClient } from '../helpers/fake-client.ts'
+import { node, record } from '../helpers/fixtures.ts'
+
+const routing: BucketsView = { ownKadId: '00', k: 20, size: 0, buckets: [] }
+
+let store: ReturnType<typeof createInspectorStore>
+beforeEach(() => {
+  store = createInspectorStore()
+})
+
+describe('store', () => {
+  test('lookups: a query starts, gains steps (counting distinct peers asked) and ends', () => {
+    const s = store.getState()
+    const query = {
+      id: 'q1',
+      kind: 'get' as const,
+      topic: 't',
+      key: null,
+      target: 'ff',
+      startedAt: 1,
+      durationMs: null,
+      status: 'running' as const,
+      peersAsked: 0,
+      result: null
+    }
+    s.queryStarted(query)
+    const send = { at: 1, peerId: 'P', distance: '0', log2Distance: 1, kind: 'send' as const, path: 0 }
+    s.queryStep('q1', send)
+    s.queryStep('q1', { ...send, kind: 'response' })
+    s.queryStep('q1', { ...send, peerId: 'Q' })
+    s.queryEnded({ ...query, status: 'ok', durationMs: 9, peersAsked: 2 })
+    const q = store.getState().queries[0]!
+    expect(q.steps).toHaveLength(3)
+    expect(q.peersAsked).toBe(2)
+    expect(q.status).toBe('ok')
+  })
+
+  test('topics are counted and sorted', () => {
+    expect(topicsOf([record('b', '1'), record('a', '1'), record('b', '2')])).toEqual([
+      { topic: 'a', count: 1 },
+      { topic: 'b', count: 2 }
+    ])
+  })
+
+  test('a snapshot survives export and import with its bytes, and opens read-only', () => {
+    const s = store.getState()
+    s.setNode(node)
+    s.setRouting(routing)
+    s.setRecords([record('status', 'robot-1', '{"battery":83}')])
+    const text = serializeSnapshot(takeSnapshot(store))
+    const back = parseSnapshot(text)
+    expect(new TextDecoder().decode(back.records[0]!.value)).toBe('{"battery":83}')
+    const other = createInspectorStore()
+    openSnapshot(other, back, 'from-a-colleague.json')
+    expect(other.getState().snapshot?.name).toBe('from-a-colleague.json')
+    expect(other.getState().node?.peerId).toBe('12D3KooWTest')
+    expect(() => parseSnapshot('{"format":"something-else"}')).toThrow(/not a swarm-inspector snapshot/)
+    expect(() => parseSnapshot('not json')).toThrow(/not a snapshot/)
+  })
+
+  test('the event bridge loads every view, then applies events as they arrive', async () => {
+    const { client, events } = fakeClient({
+      nodeInfo: () => node,
+      routingTable: () => routing,
+      records: () => [],
+      providerRecords: () => ({ provided: [], held: [] }),
+      queries: () => [],
+      settings: () => DEFAULT_SETTINGS
+    })
+    const stop = startEventBridge(client, store)
+    await expect.poll(() => store.getState().link).toBe('live')
+    expect(store.getState().node?.peerId).toBe('12D3KooWTest')
+    events.push({ type: 'routing:add', peerId: 'P1', cpl: 3, at: 1 })
+    events.push({
+      type: 'connection:open',
+      peerId: 'P1',
+      remoteAddr: '/ip4/1.2.3.4/tcp/1',
+      direction: 'inbound',
+      at: 1
+    })
+    events.push({ type: 'peer:discovered', peerId: 'P2', addresses: ['/ip4/10.0.0.2/tcp/4101'], at: 2 })
+    await expect.poll(() => store.getState().routingSize).toBe(1)
+    expect(store.getState().node?.connections).toBe(1)
+    expect(store.getState().discovered.map((p) => p.peerId)).toEqual(['P2'])
+    // While a snapshot is open, live events do not touch the views.
+    store.getState().setSnapshot({ name: 's', takenAt: 0 })
+    events.push({ type: 'routing:add', peerId: 'P3', cpl: 1, at: 3 })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(store.getState().routingSize).toBe(1)
+    stop()
+  })
+})
