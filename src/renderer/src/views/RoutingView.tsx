@@ -23,12 +23,13 @@ export function RoutingView() {
   const empty = Array.from({ length: maxCpl + 1 }, (_, i) => i).filter(
     (cpl) => !routing.buckets.some((b) => b.cpl === cpl)
   )
-  const toggle = (cpl: number): void => {
-    const next = new Set(open)
-    if (next.has(cpl)) next.delete(cpl)
-    else next.add(cpl)
-    setOpen(next)
-  }
+  const toggle = (cpl: number): void =>
+    setOpen((previous) => {
+      const next = new Set(previous)
+      if (next.has(cpl)) next.delete(cpl)
+      else next.add(cpl)
+      return next
+    })
   return (
     <section className="card" aria-label="Routing table">
       <div className="section-head">
