@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * UI benchmark: the built inspector in Debian's Chromium against an API that serves 10 000 records and 1 000
  * routing-table peers. Reports time to first render of each view and frame times while scrolling the records.
@@ -70,7 +72,9 @@ const handlers = {
   providerRecords: async () => ({ provided: [], held: [] }),
   queries: async () => [],
   settings: async () => DEFAULT_SETTINGS,
+  // A live stream with nothing happening: one event, then quiet until the page goes away.
   events: async function* (_input: unknown, { signal }: { signal?: AbortSignal }) {
+    yield { type: 'node:started', peerId: '12D3KooWBenchNode', at: Date.now() }
     await new Promise((resolve) => signal?.addEventListener('abort', resolve))
   }
 } as unknown as PeerApiHandlers
