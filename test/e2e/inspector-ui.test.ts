@@ -133,6 +133,9 @@ describe('the inspector UI against a live 3-peer swarm', () => {
     expect(found).toContain(peers[1]!.peerId)
     await shot(c, '07-providers')
     await shot(a, '08-providers-provided')
+    // Stop providing from b's list: it disappears from what b provides.
+    await b.getByTestId('provided-list').getByRole('button', { name: 'Stop providing' }).click()
+    await b.getByText('This node provides nothing yet').waitFor()
   })
 
   test('the lookups list shows every query; export a snapshot and reopen it read-only', async () => {

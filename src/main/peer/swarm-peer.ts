@@ -321,9 +321,12 @@ export class SwarmPeer implements PeerServiceHandlers {
   nodeInfo: PeerServiceHandlers['nodeInfo'] = async () => {
     const self = await this.node.peerStore.get(this.node.peerId).catch(() => null)
     const listening = this.node.getMultiaddrs().map(String)
+    // Addresses others told us they see us on (identify), other than the ones we listen on.
+    const bare = (a: string): string => a.replace(/\/p2p\/[^/]+$/, '')
+    const listeningBare = new Set(listening.map(bare))
     const observed = (self?.addresses ?? [])
       .map((a) => a.multiaddr.toString())
-      .filter((a) => !listening.includes(a))
+      .filter((a) => !listeningBare.has(bare(a)))
     let records = 0
     for await (const _ of this.datastore.queryKeys({ prefix: `${DHT_PREFIX}/record/` })) records++
     let providerRecords = 0

@@ -6,11 +6,17 @@ import { create } from 'zustand'
 import { devtools } from 'zustand/middleware'
 import { createLookupsSlice, type LookupsSlice } from './slices/lookups.ts'
 import { createNodeSlice, type NodeSlice } from './slices/node.ts'
+import { createProvidersSlice, type ProvidersSlice } from './slices/providers.ts'
 import { createRecordsSlice, type RecordsSlice } from './slices/records.ts'
 import { createRoutingSlice, type RoutingSlice } from './slices/routing.ts'
 import { createViewSlice, type ViewSlice } from './slices/view.ts'
 
-export type InspectorState = NodeSlice & RoutingSlice & RecordsSlice & LookupsSlice & ViewSlice
+export type InspectorState = NodeSlice &
+  RoutingSlice &
+  RecordsSlice &
+  ProvidersSlice &
+  LookupsSlice &
+  ViewSlice
 
 export const createInspectorStore = () =>
   create<InspectorState>()(
@@ -19,6 +25,7 @@ export const createInspectorStore = () =>
         ...createNodeSlice(...a),
         ...createRoutingSlice(...a),
         ...createRecordsSlice(...a),
+        ...createProvidersSlice(...a),
         ...createLookupsSlice(...a),
         ...createViewSlice(...a)
       }),

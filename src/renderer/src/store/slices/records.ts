@@ -1,12 +1,10 @@
 import type { StateCreator } from 'zustand'
-import type { ProviderRecordsView, StoredRecordView } from '../../../../shared/views.ts'
+import type { StoredRecordView } from '../../../../shared/views.ts'
 import type { InspectorState } from '../index.ts'
 
 export interface RecordsSlice {
   records: StoredRecordView[]
-  providers: ProviderRecordsView
   setRecords(records: StoredRecordView[]): void
-  setProviders(providers: ProviderRecordsView): void
 }
 
 export const createRecordsSlice: StateCreator<
@@ -16,9 +14,7 @@ export const createRecordsSlice: StateCreator<
   RecordsSlice
 > = (set) => ({
   records: [],
-  providers: { provided: [], held: [] },
-  setRecords: (records) => set({ records }, false, 'records/set'),
-  setProviders: (providers) => set({ providers }, false, 'providers/set')
+  setRecords: (records) => set({ records }, false, 'records/set')
 })
 
 /** Topics with their record counts, sorted by name. */
