@@ -8,6 +8,7 @@ export function NodeHeader({ transport }: { transport: Transport }) {
   const routingSize = useInspector((s) => s.routingSize)
   const link = useInspector((s) => s.link)
   const linkError = useInspector((s) => s.linkError)
+  const viewingSnapshot = useInspector((s) => s.snapshot != null)
   return (
     <header className="node-header">
       <h1>Swarm Inspector</h1>
@@ -28,8 +29,13 @@ export function NodeHeader({ transport }: { transport: Transport }) {
         </div>
         <div>
           <dt>Link</dt>
-          <dd data-testid="link-status" className={`link link-${link}`} title={linkError ?? undefined}>
-            {link} · {transport === 'ipc' ? 'desktop (IPC)' : 'browser (HTTP)'}
+          <dd
+            data-testid="link-status"
+            className={`link link-${viewingSnapshot ? 'connecting' : link}`}
+            title={linkError ?? undefined}
+          >
+            {viewingSnapshot ? 'snapshot (paused)' : link} ·{' '}
+            {transport === 'ipc' ? 'desktop (IPC)' : 'browser (HTTP)'}
           </dd>
         </div>
       </dl>
