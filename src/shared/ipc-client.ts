@@ -6,6 +6,7 @@ import { pushable } from 'it-pushable'
 import { apiContract, methodNames, type CallOptions, type PeerApiClient } from './api-contract.ts'
 import { ApiError, deserializeError } from './errors.ts'
 import type { IpcResult, StreamMessage, SwarmBridge } from './ipc-bridge.ts'
+import { queueIterable } from './queue-iterable.ts'
 
 type AnyCall = (input: unknown) => Promise<IpcResult<unknown>>
 type AnyStream = (input: unknown, listener: (message: StreamMessage<unknown>) => void) => () => void
@@ -40,19 +41,10 @@ export function createIpcClient(bridge: SwarmBridge): PeerApiClient {
           },
           { once: true }
         )
-        return {
-          [Symbol.asyncIterator]: () => {
-            const iterator = queue[Symbol.asyncIterator]()
-            return {
-              next: () => iterator.next(),
-              return: async () => {
-                cancel()
-                queue.end()
-                return { done: true, value: undefined }
-              }
-            }
-          }
-        }
+        return queueIterable(queue, () => {
+          cancel()
+          queue.end()
+        })
       }
     }
   }

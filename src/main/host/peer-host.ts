@@ -4,6 +4,7 @@
  * the whole contract (`handlers`) so that callers keep one object across restarts. Imports nothing from Electron.
  */
 import { pushable } from 'it-pushable'
+import { queueIterable } from '../../shared/queue-iterable.ts'
 import {
   apiContract,
   methodNames,
@@ -202,7 +203,7 @@ export class PeerHost {
         }
         options.signal?.addEventListener('abort', end, { once: true })
         this.shutdown.signal.addEventListener('abort', end, { once: true })
-        return queue
+        return queueIterable(queue, end)
       }
     }
     return { ...peerMethods, ...host } as PeerApiHandlers

@@ -7,6 +7,7 @@ import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { pushable } from 'it-pushable'
+import { queueIterable } from '../../shared/queue-iterable.ts'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -412,18 +413,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     }
     options.signal?.addEventListener('abort', end, { once: true })
     this.shutdown.signal.addEventListener('abort', end, { once: true })
-    return {
-      [Symbol.asyncIterator]: () => {
-        const iterator = queue[Symbol.asyncIterator]()
-        return {
-          next: () => iterator.next(),
-          return: async () => {
-            end()
-            return { done: true, value: undefined }
-          }
-        }
-      }
-    }
+    return queueIterable(queue, end)
   }
 
   // ---- Internals -------------------------------------------------------------------------------------------

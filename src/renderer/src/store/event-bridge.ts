@@ -7,14 +7,16 @@ import type { PeerApiClient } from '../../../shared/api-contract.ts'
 import type { PeerEvent } from '../../../shared/events.ts'
 import type { InspectorStore } from './index.ts'
 
-type Part = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings'
+export type ViewPart = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings'
+export const ALL_PARTS: ViewPart[] = ['node', 'routing', 'records', 'providers', 'queries', 'settings']
 
-export function startEventBridge(client: PeerApiClient, store: InspectorStore): () => void {
-  const stop = new AbortController()
-  const timers = new Map<Part, ReturnType<typeof setTimeout>>()
-  const live = (): boolean => store.getState().snapshot == null
-
-  const load: Record<Part, () => Promise<void>> = {
+/** Fetches the given parts of the views from the peer into the store. */
+export async function loadViews(
+  client: PeerApiClient,
+  store: InspectorStore,
+  parts: ViewPart[]
+): Promise<void> {
+  const load: Record<ViewPart, () => Promise<void>> = {
     node: async () => store.getState().setNode(await client.nodeInfo({})),
     routing: async () => store.getState().setRouting(await client.routingTable({})),
     records: async () => store.getState().setRecords(await client.records({})),
@@ -22,8 +24,17 @@ export function startEventBridge(client: PeerApiClient, store: InspectorStore): 
     queries: async () => store.getState().setQueries(await client.queries({})),
     settings: async () => store.getState().setSettings(await client.settings({}))
   }
+  await Promise.all(parts.map((part) => load[part]()))
+}
+
+type Part = ViewPart
+
+export function startEventBridge(client: PeerApiClient, store: InspectorStore): () => void {
+  const stop = new AbortController()
+  const timers = new Map<Part, ReturnType<typeof setTimeout>>()
+  const live = (): boolean => store.getState().snapshot == null
   const refreshAll = async (): Promise<void> => {
-    if (live()) await Promise.all(Object.values(load).map((f) => f()))
+    if (live()) await loadViews(client, store, ALL_PARTS)
   }
   // Events come in bursts; counts follow each event, and a view is re-fetched once its burst settles.
   const refreshSoon = (...parts: Part[]): void => {
@@ -32,7 +43,7 @@ export function startEventBridge(client: PeerApiClient, store: InspectorStore): 
       timers.set(
         part,
         setTimeout(() => {
-          if (live()) void load[part]().catch(() => {})
+          if (live()) void loadViews(client, store, [part]).catch(() => {})
         }, 300)
       )
     }
@@ -111,23 +122,4 @@ export function startEventBridge(client: PeerApiClient, store: InspectorStore): 
     for (const t of timers.values()) clearTimeout(t)
     stop.abort()
   }
-}
-
-/** Re-fetches every view now (after leaving a snapshot, or on demand). */
-export async function reloadEverything(client: PeerApiClient, store: InspectorStore): Promise<void> {
-  const [node, routing, records, providers, queries, settings] = await Promise.all([
-    client.nodeInfo({}),
-    client.routingTable({}),
-    client.records({}),
-    client.providerRecords({}),
-    client.queries({}),
-    client.settings({})
-  ])
-  const s = store.getState()
-  s.setNode(node)
-  s.setRouting(routing)
-  s.setRecords(records)
-  s.setProviders(providers)
-  s.setQueries(queries)
-  s.setSettings(settings)
 }

@@ -4,21 +4,12 @@
  */
 import type { ApiInput, ApiOutput } from '../../../shared/api-contract.ts'
 import { peerClient } from './peer-client.ts'
-import { reloadEverything } from './event-bridge.ts'
+import { ALL_PARTS, loadViews } from './event-bridge.ts'
 import { useInspector } from './index.ts'
 
-const refreshLocal = async (): Promise<void> => {
-  const client = peerClient()
-  const [records, providers, node] = await Promise.all([
-    client.records({}),
-    client.providerRecords({}),
-    client.nodeInfo({})
-  ])
-  const s = useInspector.getState()
-  s.setRecords(records)
-  s.setProviders(providers)
-  s.setNode(node)
-}
+/** What a put, remove or provide changes here. */
+const refreshLocal = (): Promise<void> =>
+  loadViews(peerClient(), useInspector, ['records', 'providers', 'node'])
 
 export const peerActions = {
   async putRecord(input: ApiInput<'putRecord'>): Promise<ApiOutput<'putRecord'>> {
@@ -53,6 +44,6 @@ export const peerActions = {
   /** Back from a snapshot to the live peer. */
   async leaveSnapshot(): Promise<void> {
     useInspector.getState().setSnapshot(null)
-    await reloadEverything(peerClient(), useInspector)
+    await loadViews(peerClient(), useInspector, ALL_PARTS)
   }
 }

@@ -1,9 +1,9 @@
 /** Providers: what this node provides, the provider records it holds, and the provide / find-providers forms. */
 import { useRef, useState, type FormEvent } from 'react'
-import { checkKey, checkTopic } from '../../../shared/topic-key.ts'
 import type { ProviderFound, ProviderKeyView } from '../../../shared/views.ts'
 import { ago, EmptyState, ErrorNote, shortId, useAsyncAction, useReadOnly } from '../components/common.tsx'
 import { peerActions } from '../store/peer-actions.ts'
+import { useTopicKey } from '../components/TopicKeyFields.tsx'
 import { useInspector } from '../store/index.ts'
 
 const keyName = (k: ProviderKeyView): string => (k.topic != null ? `${k.topic}/${k.keyDisplay}` : k.cid)
@@ -79,43 +79,18 @@ export function ProvidersView() {
 
 function ProvideForm() {
   const readOnly = useReadOnly()
-  const [topic, setTopic] = useState('')
-  const [key, setKey] = useState('')
+  const target = useTopicKey({ topic: 'capabilities', key: 'camera' })
   const provide = useAsyncAction(peerActions.provide)
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault()
-    try {
-      checkTopic(topic)
-      checkKey(key)
-    } catch (err) {
-      provide.setError((err as Error).message)
-      return
-    }
-    await provide.run({ topic, key })
+    const problem = target.problem()
+    if (problem != null) provide.setError(problem)
+    else await provide.run({ topic: target.topic, key: target.key })
   }
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} aria-label="Provide">
       <h3>Provide</h3>
-      <label>
-        Topic{' '}
-        <input
-          name="topic"
-          value={topic}
-          onChange={(e) => setTopic(e.target.value)}
-          placeholder="capabilities"
-          required
-        />
-      </label>
-      <label>
-        Key{' '}
-        <input
-          name="key"
-          value={key}
-          onChange={(e) => setKey(e.target.value)}
-          placeholder="camera"
-          required
-        />
-      </label>
+      {target.fields}
       <button type="submit" disabled={provide.pending || readOnly}>
         {provide.pending ? 'Announcing…' : 'Provide'}
       </button>
@@ -131,8 +106,8 @@ function ProvideForm() {
 
 function FindProvidersForm() {
   const readOnly = useReadOnly()
-  const [topic, setTopic] = useState('')
-  const [key, setKey] = useState('')
+  const target = useTopicKey()
+  const { topic, key } = target
   const [found, setFound] = useState<ProviderFound[]>([])
   const [state, setState] = useState<'idle' | 'running' | 'done' | 'cancelled'>('idle')
   const [error, setError] = useState<string | null>(null)
@@ -140,11 +115,9 @@ function FindProvidersForm() {
 
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault()
-    try {
-      checkTopic(topic)
-      checkKey(key)
-    } catch (err) {
-      setError((err as Error).message)
+    const problem = target.problem()
+    if (problem != null) {
+      setError(problem)
       return
     }
     controller.current?.abort()
@@ -170,12 +143,7 @@ function FindProvidersForm() {
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} aria-label="Find providers">
       <h3>Find providers</h3>
-      <label>
-        Topic <input name="topic" value={topic} onChange={(e) => setTopic(e.target.value)} required />
-      </label>
-      <label>
-        Key <input name="key" value={key} onChange={(e) => setKey(e.target.value)} required />
-      </label>
+      {target.fields}
       <div className="row-buttons">
         <button type="submit" disabled={state === 'running' || readOnly}>
           Find

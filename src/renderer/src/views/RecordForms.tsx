@@ -1,6 +1,7 @@
 /** The put and get forms: validated here before anything is sent, errors shown inline with the API's message. */
 import { useState, type FormEvent } from 'react'
-import { checkKey, checkTopic, checkValue } from '../../../shared/topic-key.ts'
+import { checkValue } from '../../../shared/topic-key.ts'
+import { useTopicKey } from '../components/TopicKeyFields.tsx'
 import { encodeValue, type ValueEncoding } from '../../../shared/value-encoding.ts'
 import type { GetRecordResult } from '../../../shared/views.ts'
 import { ErrorNote, useAsyncAction, useReadOnly } from '../components/common.tsx'
@@ -12,8 +13,8 @@ type PutEncoding = ValueEncoding | 'file'
 
 export function PutRecordForm() {
   const readOnly = useReadOnly()
-  const [topic, setTopic] = useState('')
-  const [key, setKey] = useState('')
+  const target = useTopicKey({ topic: 'charging_pause', key: 'robot-1' })
+  const { topic, key } = target
   const [encoding, setEncoding] = useState<PutEncoding>('utf8')
   const [text, setText] = useState('')
   const [file, setFile] = useState<File | null>(null)
@@ -23,8 +24,8 @@ export function PutRecordForm() {
     e.preventDefault()
     let value: Uint8Array
     try {
-      checkTopic(topic)
-      checkKey(key)
+      const problem = target.problem()
+      if (problem != null) throw new Error(problem)
       if (encoding === 'file') {
         if (file == null) throw new Error('choose a file')
         value = new Uint8Array(await file.arrayBuffer())
@@ -42,26 +43,7 @@ export function PutRecordForm() {
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} aria-label="Put a record">
       <h3>Put a record</h3>
-      <label>
-        Topic{' '}
-        <input
-          name="topic"
-          value={topic}
-          onChange={(e) => setTopic(e.target.value)}
-          placeholder="charging_pause"
-          required
-        />
-      </label>
-      <label>
-        Key{' '}
-        <input
-          name="key"
-          value={key}
-          onChange={(e) => setKey(e.target.value)}
-          placeholder="robot-1"
-          required
-        />
-      </label>
+      {target.fields}
       <label>
         Value as
         <select name="encoding" value={encoding} onChange={(e) => setEncoding(e.target.value as PutEncoding)}>
@@ -103,8 +85,8 @@ export function PutRecordForm() {
 
 export function GetRecordForm() {
   const readOnly = useReadOnly()
-  const [topic, setTopic] = useState('')
-  const [key, setKey] = useState('')
+  const target = useTopicKey()
+  const { topic, key } = target
   const get = useAsyncAction(peerActions.getRecord)
   const showTrace = (id: string): void => {
     useInspector.getState().selectQuery(id)
@@ -112,25 +94,15 @@ export function GetRecordForm() {
   }
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault()
-    try {
-      checkTopic(topic)
-      checkKey(key)
-    } catch (err) {
-      get.setError((err as Error).message)
-      return
-    }
-    await get.run({ topic, key })
+    const problem = target.problem()
+    if (problem != null) get.setError(problem)
+    else await get.run({ topic, key })
   }
   const result: GetRecordResult | null = get.result
   return (
     <form className="card form" onSubmit={(e) => void submit(e)} aria-label="Get a record">
       <h3>Get a record</h3>
-      <label>
-        Topic <input name="topic" value={topic} onChange={(e) => setTopic(e.target.value)} required />
-      </label>
-      <label>
-        Key <input name="key" value={key} onChange={(e) => setKey(e.target.value)} required />
-      </label>
+      {target.fields}
       <button type="submit" disabled={get.pending || readOnly}>
         {get.pending ? 'Looking up…' : 'Get'}
       </button>
