@@ -197,34 +197,12 @@ export class SwarmPeer implements PeerServiceHandlers {
   }
 
   getRecord: PeerServiceHandlers['getRecord'] = async ({ topic, key }, options) => {
-    const target = this.target(topic, key)
-    const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
-    let best: { value: Uint8Array; from: PeerId } | null = null
-    try {
-      for await (const event of traced(
-        recorder,
-        this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
-        options.signal
-      )) {
-        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
-      }
-    } catch (err) {
-      throw lookupFailed('get', err, options)
-    }
-    if (best == null) {
-      recorder.finish('not-found', null)
-      return { record: null, queryId: recorder.id }
-    }
-    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
-    recorder.finish('ok', `from ${best.from.toString()}`)
+    const { found, queryId } = await this.lookup(this.target(topic, key), options)
+    if (found == null) return { record: null, queryId }
+    const { record, from } = found
     return {
-      record: {
-        value: record.value,
-        from: best.from.toString(),
-        publisher: record.publisher,
-        createdAt: record.createdAt
-      },
-      queryId: recorder.id
+      record: { value: record.value, from, publisher: record.publisher, createdAt: record.createdAt },
+      queryId
     }
   }
 
@@ -462,6 +440,36 @@ export class SwarmPeer implements PeerServiceHandlers {
     return { accepted: accepted.size, sentTo: sentTo.size, queryId: recorder.id }
   }
 
+  /** Looks a record up in the swarm (and locally); the newest valid envelope wins. */
+  private async lookup(
+    target: TopicKey & { dhtKey: Uint8Array },
+    options: CallOptions
+  ): Promise<{
+    found: { record: SignedRecord; envelope: Uint8Array; from: string } | null
+    queryId: string
+  }> {
+    const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
+    let best: { value: Uint8Array; from: PeerId } | null = null
+    try {
+      for await (const event of traced(
+        recorder,
+        this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
+        options.signal
+      )) {
+        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
+      }
+    } catch (err) {
+      throw lookupFailed('get', err, options)
+    }
+    if (best == null) {
+      recorder.finish('not-found', null)
+      return { found: null, queryId: recorder.id }
+    }
+    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
+    recorder.finish('ok', `from ${best.from.toString()}`)
+    return { found: { record, envelope: best.value, from: best.from.toString() }, queryId: recorder.id }
+  }
+
   private async recordView(stored: Uint8Array): Promise<StoredRecordView | null> {
     let record: DhtRecord
     try {
@@ -503,22 +511,26 @@ export class SwarmPeer implements PeerServiceHandlers {
 
   /**
    * Republishes the records this node put, so they reach the peers now closest to them (churn) and do not expire.
-   * A record is re-signed with a fresh time only while this node's version is still the newest in the swarm;
-   * if another publisher has since written the key, this node stops republishing it.
+   * While this node's version is the newest in the swarm it is sent again as it is (same time and signature, so it
+   * can never overwrite a newer write that crosses it); only past half its lifetime is it re-signed with a fresh
+   * time. Once another publisher has written the key, this node stops republishing it.
    */
   async republish(): Promise<void> {
+    const self = this.node.peerId.toString()
     for await (const entry of this.bookkeeping.published()) {
       if (this.shutdown.signal.aborted) return
-      const dhtKey = recordKey(this.settings.namespace, entry.topic, entry.key)
+      const target = { ...entry, dhtKey: recordKey(this.settings.namespace, entry.topic, entry.key) }
       try {
-        const { record } = await this.getRecord(entry, { signal: this.shutdown.signal })
-        const mineStillNewest = record != null && record.publisher === this.node.peerId.toString()
-        if (!mineStillNewest) {
-          await this.bookkeeping.unmarkPublished(dhtKey)
+        const { found } = await this.lookup(target, { signal: this.shutdown.signal })
+        if (found == null || found.record.publisher !== self) {
+          await this.bookkeeping.unmarkPublished(target.dhtKey)
           continue
         }
-        const { bytes } = await sealRecord(this.privateKey, this.node.peerId.toString(), dhtKey, record.value)
-        await this.publish({ ...entry, dhtKey }, bytes, { signal: this.shutdown.signal })
+        const ageing = Date.now() - found.record.createdAt > this.settings.limits.maxRecordAgeMs / 2
+        const envelope = ageing
+          ? (await sealRecord(this.privateKey, self, target.dhtKey, found.record.value)).bytes
+          : found.envelope
+        await this.publish(target, envelope, { signal: this.shutdown.signal })
       } catch {
         // A failed round is retried at the next interval; the trace shows what went wrong.
       }
