@@ -11,6 +11,7 @@ import { InvalidInputError } from './errors.ts'
 import type { PeerEvent } from './events.ts'
 import { swarmSettingsPatchSchema, type SwarmSettings } from './swarm-settings.ts'
 import type {
+  BridgeStatus,
   BucketsView,
   ConnectionInfo,
   DialResult,
@@ -64,7 +65,9 @@ export const apiContract = {
   events: stream(none, returns<PeerEvent>()),
   // Settings (changing them restarts the peer)
   settings: call(none, returns<SwarmSettings>()),
-  updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>())
+  updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>()),
+  // The hyveOS SDK bridge
+  bridgeStatus: call(none, returns<BridgeStatus>())
 } as const
 
 export type ApiContract = typeof apiContract
@@ -92,8 +95,8 @@ export type PeerApiHandlers = {
 }
 
 /** Methods answered by whatever hosts the peer (it restarts the peer to apply them), not by the peer itself. */
-export type HostMethod = 'settings' | 'updateSettings'
-export const hostMethods: readonly HostMethod[] = ['settings', 'updateSettings']
+export type HostMethod = 'settings' | 'updateSettings' | 'bridgeStatus'
+export const hostMethods: readonly HostMethod[] = ['settings', 'updateSettings', 'bridgeStatus']
 /** The peer's own part of the contract. */
 export type PeerServiceHandlers = Omit<PeerApiHandlers, HostMethod>
 

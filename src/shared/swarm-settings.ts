@@ -26,6 +26,23 @@ export const swarmSettingsSchema = z.strictObject({
     enabled: z.boolean(),
     host: z.string().min(1).max(64),
     port: z.number().int().min(0).max(65535)
+  }),
+  /** The hyveOS SDK bridge (gRPC); each listener can be turned off. */
+  bridge: z.strictObject({
+    /** Native gRPC on a Unix domain socket. */
+    socket: z.boolean(),
+    /** null: bridge.sock in the data directory. */
+    socketPath: z.string().min(1).max(200).nullable(),
+    /** Native gRPC on a loopback TCP port. */
+    tcp: z.strictObject({
+      enabled: z.boolean(),
+      host: z.string().min(1).max(64),
+      port: z.number().int().min(0).max(65535)
+    }),
+    /** gRPC-web and Connect on the local API port (when the API is on). */
+    web: z.boolean(),
+    /** Web origins besides the API's own that may call the bridge from a browser. */
+    allowedOrigins: z.array(z.url()).max(16)
   })
 })
 
@@ -33,9 +50,17 @@ export type SwarmSettings = z.infer<typeof swarmSettingsSchema>
 
 /** A change to some settings; nested `api` may be partial too. */
 export const swarmSettingsPatchSchema = swarmSettingsSchema
-  .omit({ api: true })
+  .omit({ api: true, bridge: true })
   .partial()
-  .extend({ api: swarmSettingsSchema.shape.api.partial().optional() })
+  .extend({
+    api: swarmSettingsSchema.shape.api.partial().optional(),
+    bridge: swarmSettingsSchema.shape.bridge
+      .omit({ tcp: true })
+      .partial()
+      .extend({ tcp: swarmSettingsSchema.shape.bridge.shape.tcp.partial().optional() })
+      .strict()
+      .optional()
+  })
   .strict()
 
 export type SwarmSettingsPatch = z.infer<typeof swarmSettingsPatchSchema>
@@ -46,9 +71,21 @@ export const DEFAULT_SETTINGS: SwarmSettings = {
   mdns: true,
   protocol: DEFAULT_DHT_PROTOCOL,
   namespace: DEFAULT_NAMESPACE,
-  api: { enabled: false, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT }
+  api: { enabled: false, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT },
+  bridge: {
+    socket: true,
+    socketPath: null,
+    tcp: { enabled: false, host: '127.0.0.1', port: 50051 },
+    web: true,
+    allowedOrigins: []
+  }
 }
 
 export function applySettingsPatch(current: SwarmSettings, patch: SwarmSettingsPatch): SwarmSettings {
-  return swarmSettingsSchema.parse({ ...current, ...patch, api: { ...current.api, ...patch.api } })
+  return swarmSettingsSchema.parse({
+    ...current,
+    ...patch,
+    api: { ...current.api, ...patch.api },
+    bridge: { ...current.bridge, ...patch.bridge, tcp: { ...current.bridge.tcp, ...patch.bridge?.tcp } }
+  })
 }

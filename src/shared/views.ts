@@ -178,3 +178,18 @@ export interface QueryTrace {
   result: string | null
   steps: QueryStep[]
 }
+
+export interface BridgeStatus {
+  /** Native gRPC on a Unix socket: its path, or null when off. */
+  socketPath: string | null
+  /** Native gRPC on loopback TCP: host:port, or null when off. */
+  tcp: string | null
+  /** gRPC-web and Connect: the API URL they are served at, or null when off. */
+  web: string | null
+  /** SDK clients connected now (HTTP/2 sessions, and streams open over HTTP). */
+  clients: number
+  /** Calls served since start. */
+  calls: number
+  /** Why a listener is not running, if one failed to start. */
+  problems: string[]
+}

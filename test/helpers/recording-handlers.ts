@@ -48,5 +48,6 @@ export const sampleInputs: Record<MethodName, unknown> = {
   queries: {},
   events: {},
   settings: {},
-  updateSettings: { mdns: false }
+  updateSettings: { mdns: false },
+  bridgeStatus: {}
 }

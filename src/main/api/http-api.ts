@@ -6,6 +6,7 @@
  * Bodies and items are wire JSON (bytes as `{ "$bytes": base64 }`). Routing is driven by `apiContract`, so a new
  * contract method is served without touching this file.
  */
+import { cors } from '@connectrpc/connect'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -20,6 +21,7 @@ import { fromWireJson, toWireJson } from '../../shared/wire.ts'
 import { STATUS_FOR_ERROR } from './http-status.ts'
 import { allowedHosts, checkRequest, isLoopbackHost, type GuardConfig } from './request-guard.ts'
 import { serveUi, type StaticUi } from './static-ui.ts'
+import { BRIDGE_PATH } from '../bridge/bridge-server.ts'
 
 export const API_PREFIX = '/api/v1/'
 const MAX_BODY_BYTES = 1024 * 1024
@@ -32,6 +34,14 @@ export interface ApiServerInit {
   token?: string
   /** Serve the built UI at / (browser mode). */
   ui?: StaticUi
+  /** The SDK bridge's gRPC-web and Connect handler, mounted at /script.DHT/… and /script.Discovery/… (null: off). */
+  bridge?: () => WebBridge | null
+}
+
+export interface WebBridge {
+  handler: (req: IncomingMessage, res: ServerResponse) => void
+  /** Web origins besides our own that may call the bridge (CORS), e.g. an SDK web app's dev server. */
+  allowedOrigins: string[]
 }
 
 export interface ApiServer {
@@ -64,6 +74,11 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://placeholder')
+    const bridge = init.bridge?.()
+    if (bridge != null && BRIDGE_PATH.test(url.pathname)) {
+      serveBridge(bridge, req, res)
+      return
+    }
     const refusal = checkRequest(
       {
         method: req.method ?? 'GET',
@@ -136,6 +151,56 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
       if (!res.headersSent) sendJson(res, STATUS_FOR_ERROR[error.name], { ok: false, error })
       else if (!res.writableEnded) res.end(sse('error', error))
     }
+  }
+
+  /**
+   * The SDK bridge over HTTP: the same Host, method and token rules as the API; browser calls from our own origin
+   * or from an allowed origin (with CORS, preflight included); anything else refused.
+   */
+  function serveBridge(bridge: WebBridge, req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers.origin
+    const crossAllowed = origin != null && bridge.allowedOrigins.includes(origin)
+    const preflight = req.method === 'OPTIONS'
+    const refusal = checkRequest(
+      {
+        method: preflight && crossAllowed ? 'GET' : (req.method ?? 'GET'),
+        path: req.url ?? '/',
+        host: req.headers.host,
+        ...(crossAllowed
+          ? {}
+          : { origin, referer: req.headers.referer, secFetchSite: header(req, 'sec-fetch-site') }),
+        // A preflight never carries credentials; the call that follows does.
+        authorization:
+          preflight && crossAllowed && guard.token != null
+            ? `Bearer ${guard.token}`
+            : req.headers.authorization
+      },
+      guard,
+      hosts
+    )
+    if (refusal != null) {
+      sendJson(res, refusal.status, {
+        ok: false,
+        error: { name: 'ForbiddenError', message: refusal.message }
+      })
+      req.resume()
+      return
+    }
+    if (crossAllowed) {
+      res.setHeader('access-control-allow-origin', origin)
+      res.setHeader('vary', 'Origin')
+      res.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '))
+      if (preflight) {
+        res.writeHead(204, {
+          'access-control-allow-methods': cors.allowedMethods.join(', '),
+          'access-control-allow-headers': [...cors.allowedHeaders, 'Authorization'].join(', '),
+          'access-control-max-age': '7200'
+        })
+        res.end()
+        return
+      }
+    }
+    bridge.handler(req, res)
   }
 
   async function streamResponse(

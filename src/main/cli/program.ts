@@ -3,7 +3,10 @@
  * Exit codes: 0 ok, 1 not found, 2 bad usage or invalid input, 3 API unreachable, 4 the operation failed.
  */
 import { Command, CommanderError, Option } from 'commander'
+import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { constants as osConstants } from 'node:os'
+import { BRIDGE_SOCKET_ENV } from '../bridge/bridge-server.ts'
 import type { PeerApiClient } from '../../shared/api-contract.ts'
 import { displayKey, isUtf8, toBase64 } from '../../shared/bytes.ts'
 import { ApiError, InvalidInputError, NotFoundError } from '../../shared/errors.ts'
@@ -34,6 +37,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showSuggestionAfterError()
+    .enablePositionalOptions()
 
   program
     .command('serve')
@@ -52,6 +56,19 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--protocol <id>', 'DHT protocol id shared by the swarm')
     .option('--namespace <ns>', 'record key namespace shared by the swarm')
     .option('--ui <dir>', 'built UI to serve at / (default: out/renderer of this checkout)')
+    .option('--no-bridge', 'no hyveOS SDK bridge (gRPC)')
+    .option(
+      '--bridge-socket <path>',
+      'Unix socket for native gRPC (default: bridge.sock in the data directory)'
+    )
+    .option('--bridge-tcp <host:port>', 'also serve native gRPC on this loopback TCP address')
+    .option('--no-bridge-web', 'no gRPC-web/Connect on the API port')
+    .option(
+      '--bridge-allow-origin <origin>',
+      'web origin allowed to call the bridge (repeatable)',
+      collect,
+      []
+    )
     .action(async (opts) => {
       await runServe(opts, io.out)
     })
@@ -207,6 +224,34 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .action(async (address: string, flags: ClientFlags) => {
       const result = await api(flags).dial({ multiaddr: address })
       print(flags, result, `connected to ${result.peerId} via ${result.remoteAddr}`)
+    })
+
+  client('run', "run a command (an SDK script) with HYVEOS_BRIDGE_SOCKET set to this peer's bridge socket")
+    .argument('<command...>', 'the command and its arguments, after --')
+    .passThroughOptions()
+    .action(async (command: string[], flags: ClientFlags) => {
+      const status = await api(flags).bridgeStatus({})
+      if (status.socketPath == null) {
+        throw new InvalidInputError(
+          'the peer serves no bridge socket (started with --no-bridge, or it failed: see serve)'
+        )
+      }
+      const [file, ...args] = command as [string, ...string[]]
+      const env = {
+        ...process.env,
+        [BRIDGE_SOCKET_ENV]: status.socketPath,
+        ...(status.web != null ? { HYVEOS_BRIDGE_URL: status.web } : {})
+      }
+      const child = spawn(file, args, { stdio: 'inherit', env })
+      exitCode = await new Promise<number>((resolve) => {
+        child.once('error', (err) => {
+          io.err(`error: cannot run ${file}: ${err.message}`)
+          resolve(EXIT.usage)
+        })
+        child.once('exit', (code, signal) =>
+          resolve(code ?? (signal != null ? 128 + (osConstants.signals[signal] ?? 0) : EXIT.failed))
+        )
+      })
     })
 
   client('peers', 'list open connections').action(async (flags: ClientFlags) => {

@@ -28,6 +28,13 @@ export interface ServeOptions {
   apiTokenFile?: string
   /** Directory of the built UI to serve at / (default: out/renderer of this checkout). */
   ui?: string
+  /** false (--no-bridge): no SDK bridge at all. */
+  bridge: boolean
+  bridgeSocket?: string
+  bridgeTcp?: string
+  /** false (--no-bridge-web): no gRPC-web/Connect on the API port. */
+  bridgeWeb: boolean
+  bridgeAllowOrigin: string[]
 }
 
 export const PASSPHRASE_ENV = 'SWARM_INSPECTOR_PASSPHRASE'
@@ -81,7 +88,17 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     mdns: options.mdns,
     protocol: options.protocol ?? DEFAULT_SETTINGS.protocol,
     namespace: options.namespace ?? DEFAULT_SETTINGS.namespace,
-    api: { enabled: true, host: api.host, port: api.port }
+    api: { enabled: true, host: api.host, port: api.port },
+    bridge: {
+      socket: options.bridge,
+      socketPath: options.bridgeSocket ?? null,
+      tcp:
+        options.bridge && options.bridgeTcp != null
+          ? { enabled: true, ...parseApiAddress(options.bridgeTcp, '--bridge-tcp') }
+          : DEFAULT_SETTINGS.bridge.tcp,
+      web: options.bridge && options.bridgeWeb,
+      allowedOrigins: options.bridgeAllowOrigin
+    }
   }
   const ui = { root: options.ui ?? DEFAULT_UI_DIR }
   const uiBuilt = await uiIsBuilt(ui)
@@ -129,6 +146,14 @@ export async function runServe(options: ServeOptions, out: (line: string) => voi
       : 'note       the UI is not built (npm run build); the API works without it'
   )
   out(`api        ${running.api.url}`)
+  const bridge = running.host.bridgeStatus()
+  const where = [
+    ...(bridge.socketPath != null ? [`unix:${bridge.socketPath} (gRPC)`] : []),
+    ...(bridge.tcp != null ? [`${bridge.tcp} (gRPC)`] : []),
+    ...(bridge.web != null ? [`${bridge.web} (gRPC-web, Connect)`] : [])
+  ]
+  out(`bridge     ${where.length > 0 ? where.join(', ') : 'off'}`)
+  for (const problem of bridge.problems) out(`note       ${problem}`)
 
   await new Promise<void>((resolve) => {
     let stopping = false

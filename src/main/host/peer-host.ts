@@ -7,7 +7,9 @@ import { pushable } from 'it-pushable'
 import { queueIterable } from '../../shared/queue-iterable.ts'
 import {
   apiContract,
+  hostMethods,
   methodNames,
+  type HostMethod,
   type CallOptions,
   type PeerApiHandlers,
   type PeerServiceHandlers
@@ -19,6 +21,9 @@ import { startApiServer, type ApiServer } from '../api/http-api.ts'
 import { isLoopbackHost } from '../api/request-guard.ts'
 import type { StaticUi } from '../api/static-ui.ts'
 import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
+import { startBridge, type Bridge } from '../bridge/bridge-server.ts'
+import { join } from 'node:path'
+import type { BridgeStatus } from '../../shared/views.ts'
 
 export interface PeerHostInit {
   dataDir: string
@@ -38,6 +43,8 @@ export class PeerHost {
   readonly handlers: PeerApiHandlers
   private peer: SwarmPeer | null = null
   private api: ApiServer | null = null
+  private bridge: Bridge | null = null
+  private bridgeProblems: string[] = []
   private settingsNow: SwarmSettings
   private readonly listeners = new Set<(event: PeerEvent) => void>()
   private unsubscribePeer: (() => void) | null = null
@@ -65,6 +72,7 @@ export class PeerHost {
   async start(): Promise<void> {
     await this.serialised(async () => {
       await this.startPeer()
+      await this.startBridge()
       await this.startApi()
     })
   }
@@ -73,11 +81,55 @@ export class PeerHost {
     this.shutdown.abort()
     await this.serialised(async () => {
       await this.stopApi()
+      await this.stopBridge()
       await this.stopPeer()
     })
   }
 
-  /** Applies a settings change: restarts the peer, and the API server if its address changed. */
+  /** Where the SDK bridge listens and how busy it is. */
+  bridgeStatus(): BridgeStatus {
+    const web = this.settingsNow.bridge.web && this.api != null ? this.api.url : null
+    return {
+      socketPath: this.bridge?.socketPath ?? null,
+      tcp: this.bridge?.tcp ?? null,
+      web,
+      clients: this.bridge?.clients() ?? 0,
+      calls: this.bridge?.activity.calls ?? 0,
+      problems: [...this.bridgeProblems]
+    }
+  }
+
+  /** The bridge socket's path for these settings (default: bridge.sock in the data directory). */
+  socketPathFor(settings: SwarmSettings): string {
+    if (settings.bridge.socketPath != null) return settings.bridge.socketPath
+    return process.platform === 'win32'
+      ? '\\\\.\\pipe\\swarm-inspector-bridge'
+      : join(this.init.dataDir, 'bridge.sock')
+  }
+
+  private async startBridge(): Promise<void> {
+    const { bridge } = this.settingsNow
+    this.bridgeProblems = []
+    if (this.shutdown.signal.aborted || (!bridge.socket && !bridge.tcp.enabled && !bridge.web)) return
+    try {
+      this.bridge = await startBridge({
+        handlers: this.handlers,
+        socketPath: bridge.socket ? this.socketPathFor(this.settingsNow) : null,
+        tcp: bridge.tcp.enabled ? { host: bridge.tcp.host, port: bridge.tcp.port } : null
+      })
+    } catch (err) {
+      // The bridge is an extra: the peer and the inspector keep running without it, and the status says why.
+      this.bridgeProblems.push(`the SDK bridge did not start: ${(err as Error).message}`)
+    }
+  }
+
+  private async stopBridge(): Promise<void> {
+    const bridge = this.bridge
+    this.bridge = null
+    await bridge?.close()
+  }
+
+  /** Applies a settings change: restarts the peer, and the bridge or API server if their own settings changed. */
   async update(
     patch: Parameters<PeerApiHandlers['updateSettings']>[0]
   ): Promise<{ settings: SwarmSettings; restarted: boolean }> {
@@ -89,9 +141,11 @@ export class PeerHost {
     }
     checkApiSettings(next, this.init.apiToken)
     const peerChanged =
-      JSON.stringify({ ...next, api: null }) !== JSON.stringify({ ...this.settingsNow, api: null })
+      JSON.stringify({ ...next, api: null, bridge: null }) !==
+      JSON.stringify({ ...this.settingsNow, api: null, bridge: null })
     const apiChanged = JSON.stringify(next.api) !== JSON.stringify(this.settingsNow.api)
-    if (!peerChanged && !apiChanged) return { settings: next, restarted: false }
+    const bridgeChanged = JSON.stringify(next.bridge) !== JSON.stringify(this.settingsNow.bridge)
+    if (!peerChanged && !apiChanged && !bridgeChanged) return { settings: next, restarted: false }
     await this.init.persist?.(next)
     const previous = this.settingsNow
     this.settingsNow = next
@@ -111,6 +165,7 @@ export class PeerHost {
         )
       }
     }
+    if (bridgeChanged) await this.serialised(() => this.stopBridge().then(() => this.startBridge()))
     // The API answering this very call must finish its response before it is replaced, so apply that after.
     if (apiChanged)
       setTimeout(() => void this.serialised(() => this.stopApi().then(() => this.startApi())), 50)
@@ -152,7 +207,12 @@ export class PeerHost {
       host: api.host,
       port: api.port,
       ...(this.init.apiToken != null ? { token: this.init.apiToken } : {}),
-      ...(this.init.ui != null ? { ui: this.init.ui } : {})
+      ...(this.init.ui != null ? { ui: this.init.ui } : {}),
+      // Looked up per request, so a bridge restarted with new settings is served without restarting the API.
+      bridge: () =>
+        this.settingsNow.bridge.web && this.bridge != null
+          ? { handler: this.bridge.webHandler, allowedOrigins: this.settingsNow.bridge.allowedOrigins }
+          : null
     })
   }
 
@@ -184,11 +244,12 @@ export class PeerHost {
         : async (input: unknown, options: CallOptions) => callPeer(this.requirePeer(), method, input, options)
     const peerMethods = Object.fromEntries(
       methodNames
-        .filter((m) => m !== 'settings' && m !== 'updateSettings' && m !== 'events')
+        .filter((m) => !(hostMethods as readonly string[]).includes(m) && m !== 'events')
         .map((m) => [m, forward(m as keyof PeerServiceHandlers)])
     )
-    const host: Pick<PeerApiHandlers, 'settings' | 'updateSettings' | 'events'> = {
+    const host: Pick<PeerApiHandlers, HostMethod | 'events'> = {
       settings: async () => this.settingsNow,
+      bridgeStatus: async () => this.bridgeStatus(),
       updateSettings: async (patch) => this.update(patch),
       // The event stream outlives peer restarts: it follows whichever peer is current.
       events: (_input, options) => {
