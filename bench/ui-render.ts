@@ -72,6 +72,7 @@ const handlers = {
   providerRecords: async () => ({ provided: [], held: [] }),
   queries: async () => [],
   settings: async () => DEFAULT_SETTINGS,
+  bridgeStatus: async () => ({ socketPath: null, tcp: null, web: null, clients: 0, calls: 0, problems: [] }),
   // A live stream with nothing happening: one event, then quiet until the page goes away.
   events: async function* (_input: unknown, { signal }: { signal?: AbortSignal }) {
     yield { type: 'node:started', peerId: '12D3KooWBenchNode', at: Date.now() }

@@ -67,6 +67,13 @@ describe('the inspector UI against a live 3-peer swarm', () => {
     await a.locator('.peer-table tbody tr').first().waitFor()
     await shot(a, '02-routing-table')
     await shot(c, '03-overview-joined')
+    // The SDK bridge: on, on the data directory's socket; a listener can be switched off and on again.
+    await b.getByTestId('bridge-socket').filter({ hasText: 'bridge.sock' }).waitFor()
+    expect(await b.getByTestId('bridge-state').textContent()).toBe('on')
+    await b.getByLabel('Unix socket').click()
+    await b.getByTestId('bridge-socket').filter({ hasText: /^off$/ }).waitFor()
+    await b.getByLabel('Unix socket').click()
+    await b.getByTestId('bridge-socket').filter({ hasText: 'bridge.sock' }).waitFor()
   })
 
   test('put through the form on one peer, get through the form on another: value and publisher', async () => {

@@ -77,11 +77,20 @@ describe('store', () => {
       records: () => [],
       providerRecords: () => ({ provided: [], held: [] }),
       queries: () => [],
-      settings: () => DEFAULT_SETTINGS
+      settings: () => DEFAULT_SETTINGS,
+      bridgeStatus: () => ({
+        socketPath: '/tmp/bridge.sock',
+        tcp: null,
+        web: null,
+        clients: 0,
+        calls: 0,
+        problems: []
+      })
     })
     const stop = startEventBridge(client, store)
     await expect.poll(() => store.getState().link).toBe('live')
     expect(store.getState().node?.peerId).toBe('12D3KooWTest')
+    expect(store.getState().bridge?.socketPath).toBe('/tmp/bridge.sock')
     events.push({ type: 'routing:add', peerId: 'P1', cpl: 3, at: 1 })
     events.push({
       type: 'connection:open',

@@ -7,8 +7,16 @@ import type { PeerApiClient } from '../../../shared/api-contract.ts'
 import type { PeerEvent } from '../../../shared/events.ts'
 import type { InspectorStore } from './index.ts'
 
-export type ViewPart = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings'
-export const ALL_PARTS: ViewPart[] = ['node', 'routing', 'records', 'providers', 'queries', 'settings']
+export type ViewPart = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings' | 'bridge'
+export const ALL_PARTS: ViewPart[] = [
+  'node',
+  'routing',
+  'records',
+  'providers',
+  'queries',
+  'settings',
+  'bridge'
+]
 
 /** Fetches the given parts of the views from the peer into the store. */
 export async function loadViews(
@@ -22,7 +30,8 @@ export async function loadViews(
     records: async () => store.getState().setRecords(await client.records({})),
     providers: async () => store.getState().setProviders(await client.providerRecords({})),
     queries: async () => store.getState().setQueries(await client.queries({})),
-    settings: async () => store.getState().setSettings(await client.settings({}))
+    settings: async () => store.getState().setSettings(await client.settings({})),
+    bridge: async () => store.getState().setBridge(await client.bridgeStatus({}))
   }
   await Promise.all(parts.map((part) => load[part]()))
 }

@@ -39,8 +39,10 @@ export const peerActions = {
   async updateSettings(input: ApiInput<'updateSettings'>) {
     const result = await peerClient().updateSettings(input)
     useInspector.getState().setSettings(result.settings)
+    await loadViews(peerClient(), useInspector, ['bridge'])
     return result
   },
+  refreshBridge: () => loadViews(peerClient(), useInspector, ['bridge']),
   /** Back from a snapshot to the live peer. */
   async leaveSnapshot(): Promise<void> {
     useInspector.getState().setSnapshot(null)

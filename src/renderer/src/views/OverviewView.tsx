@@ -10,14 +10,20 @@ import {
   useReadOnly
 } from '../components/common.tsx'
 import { peerActions } from '../store/peer-actions.ts'
+import { BridgePanel } from '../components/BridgePanel.tsx'
 import { useInspector } from '../store/index.ts'
 
 export function OverviewView() {
   return (
-    <div className="columns">
-      <NodeDetails />
-      <JoinPanel />
-    </div>
+    <>
+      <div className="columns">
+        <NodeDetails />
+        <JoinPanel />
+      </div>
+      <div className="columns">
+        <BridgePanel />
+      </div>
+    </>
   )
 }
 

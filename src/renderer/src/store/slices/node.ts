@@ -1,5 +1,5 @@
 import type { StateCreator } from 'zustand'
-import type { NodeInfo } from '../../../../shared/views.ts'
+import type { BridgeStatus, NodeInfo } from '../../../../shared/views.ts'
 import type { SwarmSettings } from '../../../../shared/swarm-settings.ts'
 import type { InspectorState } from '../index.ts'
 
@@ -14,12 +14,15 @@ export interface DiscoveredPeer {
 export interface NodeSlice {
   node: NodeInfo | null
   settings: SwarmSettings | null
+  /** The SDK bridge's listeners and clients. */
+  bridge: BridgeStatus | null
   link: LinkStatus
   linkError: string | null
   /** Peers found by mDNS or bootstrap, newest first. */
   discovered: DiscoveredPeer[]
   setNode(node: NodeInfo): void
   setSettings(settings: SwarmSettings): void
+  setBridge(bridge: BridgeStatus): void
   setLink(link: LinkStatus, error?: string | null): void
   adjustConnections(delta: number): void
   peerDiscovered(peer: DiscoveredPeer): void
@@ -30,11 +33,13 @@ export const createNodeSlice: StateCreator<InspectorState, [['zustand/devtools',
 ) => ({
   node: null,
   settings: null,
+  bridge: null,
   link: 'connecting',
   linkError: null,
   discovered: [],
   setNode: (node) => set({ node }, false, 'node/set'),
   setSettings: (settings) => set({ settings }, false, 'node/settings'),
+  setBridge: (bridge) => set({ bridge }, false, 'node/bridge'),
   setLink: (link, error = null) => set({ link, linkError: error }, false, 'node/link'),
   adjustConnections: (delta) =>
     set(
