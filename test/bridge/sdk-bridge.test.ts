@@ -23,7 +23,7 @@ beforeAll(async () => {
   a = await startServe(dirs[0]!)
   ;[b, c] = await Promise.all([
     startServe(dirs[1]!, ['--bootstrap', a.addresses[0]!]),
-    startServe(dirs[2]!, ['--bootstrap', a.addresses[0]!])
+    startServe(dirs[2]!, ['--bootstrap', a.addresses[0]!, '--bridge-tcp', '127.0.0.1:0'])
   ])
   await cli(['dial', b.addresses[0]!, '--api', c.url])
   expect(a.output.join('\n')).toMatch(
@@ -108,6 +108,27 @@ describe("the seed's examples, with the TypeScript client", () => {
     const failing = await cli(['run', '--api', b.url, '--', process.execPath, '-e', 'process.exit(7)'])
     expect(failing.code).toBe(7)
   })
+})
+
+test('native gRPC also on a loopback TCP port when asked for', async () => {
+  const tcp = /^bridge\s+.*?(127\.0\.0\.1:\d+) \(gRPC\)/m.exec(c.output.join('\n'))?.[1]
+  expect(tcp, c.output.join('\n')).toBeDefined()
+  const definition = await protoLoader.load(join(import.meta.dirname, '../../proto/script.proto'), {
+    keepCase: true
+  })
+  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
+    script: Record<string, grpc.ServiceClientConstructor>
+  }
+  const discovery = new pkg.script['Discovery']!(tcp!, grpc.credentials.createInsecure())
+  const id = await new Promise<string>((resolve, reject) =>
+    (
+      discovery as unknown as {
+        GetOwnId: (r: object, cb: (e: Error | null, r: { peer_id: string }) => void) => void
+      }
+    ).GetOwnId({}, (err, res) => (err != null ? reject(err) : resolve(res.peer_id)))
+  )
+  discovery.close()
+  expect(id).toBe(c.peerId)
 })
 
 describe('a generic gRPC client loading the .proto at run time (the Python and Rust SDK path)', () => {
