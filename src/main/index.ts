@@ -9,7 +9,9 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, safeStorage, session, shell 
 import { join } from 'node:path'
 import { CONTENT_SECURITY_POLICY } from '../shared/content-security-policy.ts'
 import { PeerHost } from './host/peer-host.ts'
+import electronUpdater from 'electron-updater'
 import { menuTemplate } from './desktop/app-menu.ts'
+import { checkForUpdatesWithConsent, updateFeedConfigured } from './desktop/updates.ts'
 import { registerIpc, type IpcEventLike, type IpcMainLike } from './desktop/ipc-registrar.ts'
 import { keystorePassphrase } from './desktop/keystore-passphrase.ts'
 import { readSettings, writeSettings } from './desktop/settings-file.ts'
@@ -61,7 +63,18 @@ async function start(): Promise<void> {
     Menu.buildFromTemplate(
       menuTemplate(process.platform, {
         openDataFolder: () => void shell.openPath(userData),
-        openDocs: () => void shell.openExternal('https://github.com/libp2p/js-libp2p')
+        openDocs: () => void shell.openExternal('https://github.com/libp2p/js-libp2p'),
+        checkForUpdates: () =>
+          void checkForUpdatesWithConsent(
+            electronUpdater.autoUpdater,
+            {
+              ask: async (message, detail, buttons) =>
+                (await dialog.showMessageBox({ message, detail, buttons, cancelId: 1 })).response,
+              tell: async (message, detail) => void (await dialog.showMessageBox({ message, detail }))
+            },
+            app.getVersion(),
+            updateFeedConfigured(process.resourcesPath, app.isPackaged)
+          )
       })
     )
   )
@@ -73,6 +86,13 @@ async function start(): Promise<void> {
     })
   })
 
+  app.setAboutPanelOptions({
+    applicationName: 'Swarm Inspector',
+    applicationVersion: app.getVersion(),
+    copyright: 'Copyright © 2026 swarm-inspector developers',
+    credits: 'A Kademlia DHT inspector built on js-libp2p, Electron and React.',
+    iconPath: join(process.resourcesPath, 'icon.png')
+  })
   createWindow()
   for (const problem of problems) dialog.showErrorBox('Settings', problem)
   app.on('activate', () => {
@@ -87,6 +107,9 @@ function createWindow(): void {
     show: false,
     title: 'Swarm Inspector',
     backgroundColor: '#0f1419',
+    ...(process.platform === 'linux'
+      ? { icon: join(app.isPackaged ? process.resourcesPath : join(here, '../../resources'), 'icon.png') }
+      : {}),
     webPreferences: secureWebPreferences(join(here, '../preload/index.cjs'))
   })
   lockDown(window.webContents, session.defaultSession, appUrl, (url) => void shell.openExternal(url))

@@ -3,7 +3,7 @@ import type { MenuItemConstructorOptions } from 'electron'
 
 export function menuTemplate(
   platform: NodeJS.Platform,
-  actions: { openDataFolder(): void; openDocs(): void }
+  actions: { openDataFolder(): void; openDocs(): void; checkForUpdates(): void }
 ): MenuItemConstructorOptions[] {
   const mac = platform === 'darwin'
   return [
@@ -31,6 +31,13 @@ export function menuTemplate(
       ]
     },
     { role: 'windowMenu' },
-    { role: 'help', submenu: [{ label: 'swarm-inspector on the web', click: actions.openDocs }] }
+    {
+      role: 'help',
+      submenu: [
+        { label: 'Check for Updates…', click: actions.checkForUpdates },
+        ...(mac ? [] : [{ role: 'about' as const }]),
+        { label: 'swarm-inspector on the web', click: actions.openDocs }
+      ]
+    }
   ]
 }
