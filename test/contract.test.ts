@@ -21,6 +21,19 @@ async function exercise(client: PeerApiClient, method: (typeof methodNames)[numb
   return apiContract[method].kind === 'stream' ? collect(result as AsyncIterable<unknown>) : await result
 }
 
+/** Calls every method through the client; each must come back with what the recording handler answered. */
+async function expectEveryMethodServed(client: PeerApiClient): Promise<void> {
+  for (const method of methodNames) {
+    const result = await exercise(client, method)
+    if (apiContract[method].kind === 'stream')
+      expect(result).toEqual([
+        { method, n: 1 },
+        { method, n: 2 }
+      ])
+    else expect(result).toEqual({ method })
+  }
+}
+
 describe('every contract method', () => {
   test('is exposed by the preload as a named call or stream, and nothing else', async () => {
     const ipc = new FakeIpc()
@@ -45,15 +58,7 @@ describe('every contract method', () => {
     const { handlers, calls } = recordingHandlers()
     registerIpc({ ipc: ipc.main, handlers, isTrustedSender: () => true })
     const client = createIpcClient(createBridge(ipc.renderer))
-    for (const method of methodNames) {
-      const result = await exercise(client, method)
-      if (apiContract[method].kind === 'stream')
-        expect(result).toEqual([
-          { method, n: 1 },
-          { method, n: 2 }
-        ])
-      else expect(result).toEqual({ method })
-    }
+    await expectEveryMethodServed(client)
     expect(calls.map((c) => c.method)).toEqual(methodNames)
     // Inputs arrive as the caller sent them (validated, not altered): keys stay strings or bytes.
     expect(calls.find((c) => c.method === 'putRecord')!.input).toEqual(sampleInputs.putRecord)
@@ -70,15 +75,7 @@ describe('every contract method', () => {
     test('is implemented by the HTTP client and served by the HTTP API', async () => {
       const client = createHttpClient({ baseUrl: server.url })
       expect(Object.keys(client).sort()).toEqual([...methodNames].sort())
-      for (const method of methodNames) {
-        const result = await exercise(client, method)
-        if (apiContract[method].kind === 'stream')
-          expect(result).toEqual([
-            { method, n: 1 },
-            { method, n: 2 }
-          ])
-        else expect(result).toEqual({ method })
-      }
+      await expectEveryMethodServed(client)
       expect(recorded.calls.map((c) => c.method)).toEqual(methodNames)
       expect(recorded.calls.find((c) => c.method === 'provide')!.input).toEqual(sampleInputs.provide)
     })

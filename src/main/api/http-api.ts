@@ -19,7 +19,13 @@ import {
 import { InvalidInputError, NotFoundError, serializeError } from '../../shared/errors.ts'
 import { fromWireJson, toWireJson } from '../../shared/wire.ts'
 import { STATUS_FOR_ERROR } from './http-status.ts'
-import { allowedHosts, checkRequest, isLoopbackHost, type GuardConfig } from './request-guard.ts'
+import {
+  allowedHosts,
+  checkRequest,
+  isLoopbackHost,
+  type GuardConfig,
+  type Refusal
+} from './request-guard.ts'
 import { serveUi, type StaticUi } from './static-ui.ts'
 import { BRIDGE_PATH } from '../bridge/bridge-server.ts'
 
@@ -93,11 +99,7 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
       hosts
     )
     if (refusal != null) {
-      sendJson(res, refusal.status, {
-        ok: false,
-        error: { name: 'ForbiddenError', message: refusal.message }
-      })
-      req.resume()
+      refuse(req, res, refusal)
       return
     }
     if (!url.pathname.startsWith(API_PREFIX)) {
@@ -179,11 +181,7 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
       hosts
     )
     if (refusal != null) {
-      sendJson(res, refusal.status, {
-        ok: false,
-        error: { name: 'ForbiddenError', message: refusal.message }
-      })
-      req.resume()
+      refuse(req, res, refusal)
       return
     }
     if (crossAllowed) {
@@ -251,6 +249,11 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
     port,
     close: () => closeServer(server, streams)
   }
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void {
+  sendJson(res, refusal.status, { ok: false, error: { name: 'ForbiddenError', message: refusal.message } })
+  req.resume()
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
