@@ -65,7 +65,8 @@ const handlers = {
     bootstrap: [],
     transports: ['tcp'],
     startedAt: Date.now(),
-    dataDir: '/bench'
+    dataDir: '/bench',
+    notices: []
   }),
   routingTable: async () => routing,
   records: async () => records,

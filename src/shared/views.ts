@@ -60,6 +60,8 @@ export interface NodeInfo {
   transports: string[]
   startedAt: number
   dataDir: string
+  /** Things the user should know about how the node started (a taken port moved, QUIC unavailable, …). */
+  notices: string[]
 }
 
 export interface RoutingPeerView {

@@ -17,7 +17,8 @@ export const node: NodeInfo = {
   bootstrap: [],
   transports: ['tcp'],
   startedAt: 0,
-  dataDir: '/tmp/x'
+  dataDir: '/tmp/x',
+  notices: []
 }
 export const record = (topic: string, key: string, value = 'v'): StoredRecordView => ({
   topic,

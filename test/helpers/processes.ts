@@ -23,19 +23,10 @@ export interface ServeProcess {
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, SWARM_INSPECTOR_PASSPHRASE: PASSPHRASE })
 
 export async function startServe(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
-  const args = [
-    BIN,
-    'serve',
-    '--data',
-    dataDir,
-    '--listen',
-    '/ip4/127.0.0.1/tcp/0',
-    '--no-mdns',
-    '--no-quic',
-    '--api',
-    '127.0.0.1:0',
-    ...extra
-  ]
+  // Loopback and free ports unless the test names its own.
+  const listen = extra.includes('--listen') ? [] : ['--listen', '/ip4/127.0.0.1/tcp/0']
+  const api = extra.includes('--api') ? [] : ['--api', '127.0.0.1:0']
+  const args = [BIN, 'serve', '--data', dataDir, ...listen, '--no-mdns', '--no-quic', ...api, ...extra]
   const child = spawn(process.execPath, args, { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()))

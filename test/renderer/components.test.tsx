@@ -117,6 +117,17 @@ describe('RoutingView', () => {
   })
 })
 
+describe('NodeHeader', () => {
+  test('shows start-up notices, such as a port that moved', () => {
+    useInspector.getState().setNode({
+      ...node,
+      notices: ['API port 8080 on 127.0.0.1 is in use; the API listens on port 40001 instead']
+    })
+    render(<App transport="http" />)
+    expect(screen.getByTestId('notices').textContent).toMatch(/listens on port 40001/)
+  })
+})
+
 describe('App', () => {
   test('tabs switch views with the keyboard, and a snapshot disables the forms', () => {
     useInspector.getState().setNode(node)

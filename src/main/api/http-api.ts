@@ -40,6 +40,8 @@ export interface ApiServerInit {
   token?: string
   /** Serve the built UI at / (browser mode). */
   ui?: StaticUi
+  /** When the port is taken, listen on a free one instead (and say so in `notice`). */
+  fallbackPort?: boolean
   /** The SDK bridge's gRPC-web and Connect handler, mounted at /script.DHT/… and /script.Discovery/… (null: off). */
   bridge?: () => WebBridge | null
 }
@@ -52,6 +54,8 @@ export interface WebBridge {
 
 export interface ApiServer {
   url: string
+  /** Set when the configured port was taken and another was used. */
+  notice: string | null
   host: string
   port: number
   close(): Promise<void>
@@ -232,19 +236,30 @@ export async function startApiServer(init: ApiServerInit): Promise<ApiServer> {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port, init.host, () => {
-      server.off('error', reject)
-      resolve()
+  const listen = (port: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, init.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
     })
-  })
+  let notice: string | null = null
+  try {
+    await listen(init.port)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || init.fallbackPort !== true || init.port === 0)
+      throw err
+    await listen(0)
+    notice = `API port ${init.port} on ${init.host} is in use; the API listens on port ${(server.address() as AddressInfo).port} instead`
+  }
   const port = (server.address() as AddressInfo).port
   guard.port = port
   hosts = allowedHosts(guard)
   const urlHost = init.host.includes(':') ? `[${init.host}]` : init.host
   return {
     url: `http://${urlHost}:${port}`,
+    notice,
     host: init.host,
     port,
     close: () => closeServer(server, streams)

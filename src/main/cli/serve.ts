@@ -140,6 +140,7 @@ export async function runServe(options: ServeOptions, out: (line: string) => voi
   out(`dht        ${info.protocol} (namespace ${info.namespace}, ${info.dhtMode} mode)`)
   out(`data       ${info.dataDir}`)
   for (const note of running.peer.notes) out(`note       ${note}`)
+  if (running.api.notice != null) out(`note       ${running.api.notice}`)
   out(
     running.uiBuilt
       ? `ui         ${running.api.url}/`

@@ -208,6 +208,7 @@ export class PeerHost {
       port: api.port,
       ...(this.init.apiToken != null ? { token: this.init.apiToken } : {}),
       ...(this.init.ui != null ? { ui: this.init.ui } : {}),
+      fallbackPort: true,
       // Looked up per request, so a bridge restarted with new settings is served without restarting the API.
       bridge: () =>
         this.settingsNow.bridge.web && this.bridge != null
@@ -247,7 +248,19 @@ export class PeerHost {
         .filter((m) => !(hostMethods as readonly string[]).includes(m) && m !== 'events')
         .map((m) => [m, forward(m as keyof PeerServiceHandlers)])
     )
-    const host: Pick<PeerApiHandlers, HostMethod | 'events'> = {
+    const forwardedNodeInfo = peerMethods['nodeInfo'] as PeerApiHandlers['nodeInfo']
+    const host: Pick<PeerApiHandlers, HostMethod | 'events' | 'nodeInfo'> = {
+      nodeInfo: async (input, options) => {
+        const info = await forwardedNodeInfo(input, options)
+        return {
+          ...info,
+          notices: [
+            ...info.notices,
+            ...(this.api?.notice != null ? [this.api.notice] : []),
+            ...this.bridgeProblems
+          ]
+        }
+      },
       settings: async () => this.settingsNow,
       bridgeStatus: async () => this.bridgeStatus(),
       updateSettings: async (patch) => this.update(patch),

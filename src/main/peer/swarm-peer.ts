@@ -38,6 +38,7 @@ import type {
 import { Bookkeeping, type TopicKey } from './bookkeeping.ts'
 import { parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
 import { loadOrCreateIdentity } from './identity.ts'
+import { avoidTakenPorts } from './port-conflicts.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { QueryLog, traced } from './query-log.ts'
@@ -136,10 +137,11 @@ export class SwarmPeer implements PeerServiceHandlers {
     await datastore.open()
     try {
       const rules = createRecordRules({ namespace: settings.namespace, limits: settings.limits, datastore })
+      const ports = await avoidTakenPorts(settings.listen)
       const { node, transports, notes } = await createLibp2pNode({
         privateKey,
         datastore,
-        listen: settings.listen,
+        listen: ports.listen,
         bootstrap: settings.bootstrap,
         mdns: settings.mdns,
         quic: settings.quic,
@@ -152,7 +154,10 @@ export class SwarmPeer implements PeerServiceHandlers {
         maxConnections: settings.maxConnections,
         reprovideIntervalMs: settings.reprovideIntervalMs
       })
-      const peer = new SwarmPeer(node, privateKey, datastore, settings, transports, notes)
+      const peer = new SwarmPeer(node, privateKey, datastore, settings, transports, [
+        ...ports.notes,
+        ...notes
+      ])
       peer.wireEvents()
       await node.start()
       peer.scheduleRepublish()
@@ -326,7 +331,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       bootstrap: this.settings.bootstrap,
       transports: this.transports,
       startedAt: this.startedAt,
-      dataDir: this.settings.dataDir
+      dataDir: this.settings.dataDir,
+      notices: [...this.notes]
     }
   }
 

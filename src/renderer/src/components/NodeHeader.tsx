@@ -9,6 +9,7 @@ export function NodeHeader({ transport }: { transport: Transport }) {
   const link = useInspector((s) => s.link)
   const linkError = useInspector((s) => s.linkError)
   const viewingSnapshot = useInspector((s) => s.snapshot != null)
+  const notices = useInspector((s) => s.node?.notices)
   return (
     <header className="node-header">
       <h1>Swarm Inspector</h1>
@@ -39,6 +40,13 @@ export function NodeHeader({ transport }: { transport: Transport }) {
           </dd>
         </div>
       </dl>
+      {notices != null && notices.length > 0 && (
+        <ul className="notices" role="status" data-testid="notices">
+          {notices.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      )}
     </header>
   )
 }
