@@ -66,7 +66,8 @@ const handlers = {
     transports: ['tcp'],
     startedAt: Date.now(),
     dataDir: '/bench',
-    notices: []
+    notices: [],
+    privateSwarm: null
   }),
   routingTable: async () => routing,
   records: async () => records,

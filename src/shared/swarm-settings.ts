@@ -22,6 +22,8 @@ export const swarmSettingsSchema = z.strictObject({
   mdns: z.boolean(),
   protocol: z.string().min(2).max(128),
   namespace: z.string().min(1).max(64),
+  /** A private swarm's pre-shared key (the swarm.key file's text); null: an open swarm. */
+  swarmKey: z.string().max(300).nullable(),
   api: z.strictObject({
     enabled: z.boolean(),
     host: z.string().min(1).max(64),
@@ -71,6 +73,7 @@ export const DEFAULT_SETTINGS: SwarmSettings = {
   mdns: true,
   protocol: DEFAULT_DHT_PROTOCOL,
   namespace: DEFAULT_NAMESPACE,
+  swarmKey: null,
   api: { enabled: false, host: DEFAULT_API_HOST, port: DEFAULT_API_PORT },
   bridge: {
     socket: true,
@@ -82,10 +85,20 @@ export const DEFAULT_SETTINGS: SwarmSettings = {
 }
 
 export function applySettingsPatch(current: SwarmSettings, patch: SwarmSettingsPatch): SwarmSettings {
+  // A redacted key sent back unchanged keeps the key in force.
+  const { swarmKey, ...rest } = patch
   return swarmSettingsSchema.parse({
     ...current,
-    ...patch,
+    ...rest,
+    ...(swarmKey !== undefined && swarmKey !== HIDDEN_SWARM_KEY ? { swarmKey } : {}),
     api: { ...current.api, ...patch.api },
     bridge: { ...current.bridge, ...patch.bridge, tcp: { ...current.bridge.tcp, ...patch.bridge?.tcp } }
   })
+}
+
+/** What API clients see instead of a swarm key: the key is a secret and never leaves the host. */
+export const HIDDEN_SWARM_KEY = '<hidden>'
+
+export function redactSettings(settings: SwarmSettings): SwarmSettings {
+  return settings.swarmKey == null ? settings : { ...settings, swarmKey: HIDDEN_SWARM_KEY }
 }

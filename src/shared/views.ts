@@ -62,6 +62,8 @@ export interface NodeInfo {
   dataDir: string
   /** Things the user should know about how the node started (a taken port moved, QUIC unavailable, …). */
   notices: string[]
+  /** Fingerprint of the swarm key when this is a private swarm (pnet); null for an open swarm. */
+  privateSwarm: string | null
 }
 
 export interface RoutingPeerView {

@@ -18,7 +18,8 @@ export const node: NodeInfo = {
   transports: ['tcp'],
   startedAt: 0,
   dataDir: '/tmp/x',
-  notices: []
+  notices: [],
+  privateSwarm: null
 }
 export const record = (topic: string, key: string, value = 'v'): StoredRecordView => ({
   topic,

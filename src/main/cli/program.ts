@@ -55,6 +55,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--passphrase-file <file>', 'identity passphrase file (or $SWARM_INSPECTOR_PASSPHRASE)')
     .option('--protocol <id>', 'DHT protocol id shared by the swarm')
     .option('--namespace <ns>', 'record key namespace shared by the swarm')
+    .option('--swarm-key <file>', 'join a private swarm: its pre-shared key file (swarm.key)')
     .option('--ui <dir>', 'built UI to serve at / (default: out/renderer of this checkout)')
     .option('--no-bridge', 'no hyveOS SDK bridge (gRPC)')
     .option(

@@ -13,6 +13,7 @@ import { PeerHost } from '../host/peer-host.ts'
 import { DEFAULT_SETTINGS, type SwarmSettings } from '../../shared/swarm-settings.ts'
 import { isLoopbackHost } from '../api/request-guard.ts'
 import type { SwarmPeer } from '../peer/swarm-peer.ts'
+import { parseSwarmKey } from '../peer/swarm-key.ts'
 import { parseApiAddress } from './api-address.ts'
 
 export interface ServeOptions {
@@ -35,6 +36,8 @@ export interface ServeOptions {
   /** false (--no-bridge-web): no gRPC-web/Connect on the API port. */
   bridgeWeb: boolean
   bridgeAllowOrigin: string[]
+  /** A private swarm's key file (swarm.key). */
+  swarmKey?: string
 }
 
 export const PASSPHRASE_ENV = 'SWARM_INSPECTOR_PASSPHRASE'
@@ -54,6 +57,23 @@ async function secretFrom(file: string | undefined, env: string, what: string): 
   }
   const value = process.env[env]
   return value != null && value !== '' ? value : undefined
+}
+
+async function readSwarmKey(file: string): Promise<string> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    throw new InvalidInputError(
+      `cannot read the swarm key file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`
+    )
+  }
+  try {
+    parseSwarmKey(text)
+  } catch (err) {
+    throw new InvalidInputError(`${file}: ${(err as Error).message}`)
+  }
+  return text
 }
 
 export interface RunningServe {
@@ -88,6 +108,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     mdns: options.mdns,
     protocol: options.protocol ?? DEFAULT_SETTINGS.protocol,
     namespace: options.namespace ?? DEFAULT_SETTINGS.namespace,
+    swarmKey: options.swarmKey != null ? await readSwarmKey(options.swarmKey) : null,
     api: { enabled: true, host: api.host, port: api.port },
     bridge: {
       socket: options.bridge,
@@ -138,6 +159,9 @@ export async function runServe(options: ServeOptions, out: (line: string) => voi
   for (const address of info.listenAddresses) out(`listening  ${address}`)
   out(`transports ${info.transports.join(', ')}`)
   out(`dht        ${info.protocol} (namespace ${info.namespace}, ${info.dhtMode} mode)`)
+  out(
+    `swarm      ${info.privateSwarm != null ? `private (swarm key ${info.privateSwarm})` : 'open (no swarm key)'}`
+  )
   out(`data       ${info.dataDir}`)
   for (const note of running.peer.notes) out(`note       ${note}`)
   if (running.api.notice != null) out(`note       ${running.api.notice}`)

@@ -16,7 +16,12 @@ import {
 } from '../../shared/api-contract.ts'
 import { InvalidInputError, UnavailableError } from '../../shared/errors.ts'
 import type { PeerEvent } from '../../shared/events.ts'
-import { applySettingsPatch, swarmSettingsSchema, type SwarmSettings } from '../../shared/swarm-settings.ts'
+import {
+  applySettingsPatch,
+  redactSettings,
+  swarmSettingsSchema,
+  type SwarmSettings
+} from '../../shared/swarm-settings.ts'
 import { startApiServer, type ApiServer } from '../api/http-api.ts'
 import { isLoopbackHost } from '../api/request-guard.ts'
 import type { StaticUi } from '../api/static-ui.ts'
@@ -183,7 +188,8 @@ export class PeerHost {
       bootstrap: s.bootstrap,
       mdns: s.mdns,
       protocol: s.protocol,
-      namespace: s.namespace
+      namespace: s.namespace,
+      swarmKey: s.swarmKey
     })
     this.peer = peer
     this.unsubscribePeer = peer.subscribe((event) => this.emit(event))
@@ -261,9 +267,12 @@ export class PeerHost {
           ]
         }
       },
-      settings: async () => this.settingsNow,
+      settings: async () => redactSettings(this.settingsNow),
       bridgeStatus: async () => this.bridgeStatus(),
-      updateSettings: async (patch) => this.update(patch),
+      updateSettings: async (patch) => {
+        const { settings, restarted } = await this.update(patch)
+        return { settings: redactSettings(settings), restarted }
+      },
       // The event stream outlives peer restarts: it follows whichever peer is current.
       events: (_input, options) => {
         const queue = pushable<PeerEvent>({ objectMode: true })

@@ -9,6 +9,7 @@ import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, type KadDHT, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
+import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
@@ -36,6 +37,8 @@ export interface Libp2pNodeInit {
   kBucketSize: number
   maxConnections: number
   reprovideIntervalMs: number
+  /** A private swarm's key file (canonical form): only peers with the same key can connect. */
+  swarmKey: Uint8Array | null
 }
 
 export interface Libp2pNodeBuild {
@@ -83,6 +86,7 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
     addresses: { listen },
     transports,
     connectionEncrypters: [noise()],
+    ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     streamMuxers: [yamux()],
     peerDiscovery,
     nodeInfo: { userAgent: init.agent },

@@ -39,6 +39,7 @@ import { Bookkeeping, type TopicKey } from './bookkeeping.ts'
 import { parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { avoidTakenPorts } from './port-conflicts.ts'
+import { parseSwarmKey } from './swarm-key.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { QueryLog, traced } from './query-log.ts'
@@ -76,6 +77,8 @@ export interface SwarmPeerInit {
   maxConnections?: number
   /** @default "swarm-inspector/<version>" */
   agent?: string
+  /** A private swarm's pre-shared key (swarm.key text); null or absent: an open swarm. */
+  swarmKey?: string | null
 }
 
 export const AGENT = 'swarm-inspector/0.1.0'
@@ -84,6 +87,8 @@ const HOUR = 3_600_000
 
 export class SwarmPeer implements PeerServiceHandlers {
   readonly notes: string[]
+  /** The swarm key's fingerprint when this is a private swarm. */
+  privateSwarm: string | null = null
   private readonly listeners = new Set<(event: PeerEvent) => void>()
   private readonly queryLog = new QueryLog((event) => this.emit(event))
   private readonly routing: RoutingTableView
@@ -123,9 +128,11 @@ export class SwarmPeer implements PeerServiceHandlers {
       reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
       kBucketSize: init.kBucketSize ?? 20,
       maxConnections: init.maxConnections ?? 300,
-      agent: init.agent ?? AGENT
+      agent: init.agent ?? AGENT,
+      swarmKey: init.swarmKey ?? null
     }
     checkSwarmSettings(settings.protocol, settings.namespace)
+    const swarmKey = settings.swarmKey != null ? parseSwarmKey(settings.swarmKey) : null
     for (const address of [...settings.listen, ...settings.bootstrap]) parseMultiaddr(address)
 
     const { privateKey } = await loadOrCreateIdentity(settings.dataDir, init.passphrase)
@@ -152,12 +159,14 @@ export class SwarmPeer implements PeerServiceHandlers {
         agent: settings.agent,
         kBucketSize: settings.kBucketSize,
         maxConnections: settings.maxConnections,
-        reprovideIntervalMs: settings.reprovideIntervalMs
+        reprovideIntervalMs: settings.reprovideIntervalMs,
+        swarmKey: swarmKey?.file ?? null
       })
       const peer = new SwarmPeer(node, privateKey, datastore, settings, transports, [
         ...ports.notes,
         ...notes
       ])
+      peer.privateSwarm = swarmKey?.fingerprint ?? null
       peer.wireEvents()
       await node.start()
       peer.scheduleRepublish()
@@ -332,7 +341,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       transports: this.transports,
       startedAt: this.startedAt,
       dataDir: this.settings.dataDir,
-      notices: [...this.notes]
+      notices: [...this.notes],
+      privateSwarm: this.privateSwarm
     }
   }
 

@@ -60,3 +60,20 @@ test('invalid settings are refused with a clear error, and settings that do not 
   // @ts-expect-error unknown fields are refused at run time too
   await expect(client.updateSettings({ colour: 'blue' })).rejects.toThrow(/invalid input/)
 })
+
+test('a swarm key set through settings makes the swarm private and never comes back out of the API', async () => {
+  const client = createHttpClient({ baseUrl: host.apiServer!.url })
+  const key = `/key/swarm/psk/1.0.0/\n/base16/\n${'3c'.repeat(32)}\n`
+  const { settings: shown, restarted } = await client.updateSettings({ swarmKey: key })
+  expect(restarted).toBe(true)
+  expect(shown.swarmKey).toBe('<hidden>')
+  expect((await client.settings({})).swarmKey).toBe('<hidden>')
+  expect((await client.nodeInfo({})).privateSwarm).toMatch(/^[0-9a-f]{8}$/)
+  // Sending the settings back as shown keeps the key; a malformed key is refused and the old one stays.
+  expect((await client.updateSettings({ ...shown, mdns: true })).settings.swarmKey).toBe('<hidden>')
+  expect((await client.nodeInfo({})).privateSwarm).not.toBeNull()
+  await expect(client.updateSettings({ swarmKey: 'nonsense' })).rejects.toThrow(/swarm key: the first line/)
+  expect((await client.nodeInfo({})).privateSwarm).not.toBeNull()
+  expect((await client.updateSettings({ swarmKey: null })).settings.swarmKey).toBeNull()
+  expect((await client.nodeInfo({})).privateSwarm).toBeNull()
+})

@@ -10,6 +10,7 @@ export function NodeHeader({ transport }: { transport: Transport }) {
   const linkError = useInspector((s) => s.linkError)
   const viewingSnapshot = useInspector((s) => s.snapshot != null)
   const notices = useInspector((s) => s.node?.notices)
+  const privateSwarm = useInspector((s) => s.node?.privateSwarm)
   return (
     <header className="node-header">
       <h1>Swarm Inspector</h1>
@@ -19,6 +20,10 @@ export function NodeHeader({ transport }: { transport: Transport }) {
           <dd className="mono" data-testid="own-peer-id">
             {peerId ?? '…'}
           </dd>
+        </div>
+        <div>
+          <dt>Swarm</dt>
+          <dd data-testid="swarm-kind">{privateSwarm != null ? `private · key ${privateSwarm}` : 'open'}</dd>
         </div>
         <div>
           <dt>Routing table</dt>
