@@ -111,3 +111,54 @@ describe('store', () => {
     stop()
   })
 })
+
+describe('while the window is hidden', () => {
+  test('the bridge stops refreshing views and catches up once it is shown again', async () => {
+    let hidden = false
+    const listeners = new Set<(h: boolean) => void>()
+    const visibility = {
+      hidden: () => hidden,
+      onChange: (l: (h: boolean) => void) => {
+        listeners.add(l)
+        return () => listeners.delete(l)
+      }
+    }
+    const { client, events, calls } = fakeClient({
+      nodeInfo: () => node,
+      routingTable: () => ({ ownKadId: '00', k: 20, size: 0, buckets: [] }),
+      records: () => [],
+      providerRecords: () => ({ provided: [], held: [] }),
+      queries: () => [],
+      settings: () => DEFAULT_SETTINGS,
+      bridgeStatus: () => ({ socketPath: null, tcp: null, web: null, clients: 0, calls: 0, problems: [] })
+    })
+    const stop = startEventBridge(client, store, visibility)
+    await expect.poll(() => store.getState().link).toBe('live')
+    const fetches = () => calls.filter((c) => c.method === 'records').length
+    const before = fetches()
+    hidden = true
+    for (const l of listeners) l(true)
+    events.push({
+      type: 'record:stored',
+      topic: 't',
+      key: new Uint8Array([1]),
+      publisher: 'p',
+      createdAt: 0,
+      at: 0
+    })
+    events.push({
+      type: 'record:stored',
+      topic: 't',
+      key: new Uint8Array([2]),
+      publisher: 'p',
+      createdAt: 0,
+      at: 0
+    })
+    await new Promise((r) => setTimeout(r, 400))
+    expect(fetches()).toBe(before)
+    hidden = false
+    for (const l of listeners) l(false)
+    await expect.poll(fetches).toBe(before + 1)
+    stop()
+  })
+})

@@ -3,6 +3,7 @@ import { useEffect } from 'react'
 import { ErrorNote, useAsyncAction, useReadOnly } from './common.tsx'
 import { peerActions } from '../store/peer-actions.ts'
 import { useInspector } from '../store/index.ts'
+import { pageVisibility } from '../store/page-visibility.ts'
 
 export function BridgePanel() {
   const bridge = useInspector((s) => s.bridge)
@@ -13,7 +14,7 @@ export function BridgePanel() {
   useEffect(() => {
     if (readOnly) return
     const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void peerActions.refreshBridge().catch(() => {})
+      if (!pageVisibility.hidden()) void peerActions.refreshBridge().catch(() => {})
     }, 3_000)
     return () => clearInterval(timer)
   }, [readOnly])

@@ -6,6 +6,7 @@
 import type { PeerApiClient } from '../../../shared/api-contract.ts'
 import type { PeerEvent } from '../../../shared/events.ts'
 import type { InspectorStore } from './index.ts'
+import { pageVisibility, type Visibility } from './page-visibility.ts'
 
 export type ViewPart = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings' | 'bridge'
 export const ALL_PARTS: ViewPart[] = [
@@ -38,15 +39,31 @@ export async function loadViews(
 
 type Part = ViewPart
 
-export function startEventBridge(client: PeerApiClient, store: InspectorStore): () => void {
+export function startEventBridge(
+  client: PeerApiClient,
+  store: InspectorStore,
+  visibility: Visibility = pageVisibility
+): () => void {
   const stop = new AbortController()
   const timers = new Map<Part, ReturnType<typeof setTimeout>>()
   const live = (): boolean => store.getState().snapshot == null
+  // Parts that changed while the window was hidden, fetched once it is shown again.
+  const stale = new Set<Part>()
+  const unwatch = visibility.onChange((hidden) => {
+    if (hidden || stale.size === 0) return
+    const parts = [...stale]
+    stale.clear()
+    if (live()) void loadViews(client, store, parts).catch(() => {})
+  })
   const refreshAll = async (): Promise<void> => {
     if (live()) await loadViews(client, store, ALL_PARTS)
   }
   // Events come in bursts; counts follow each event, and a view is re-fetched once its burst settles.
   const refreshSoon = (...parts: Part[]): void => {
+    if (visibility.hidden()) {
+      for (const part of parts) stale.add(part)
+      return
+    }
     for (const part of parts) {
       clearTimeout(timers.get(part))
       timers.set(
@@ -129,6 +146,7 @@ export function startEventBridge(client: PeerApiClient, store: InspectorStore): 
 
   return () => {
     for (const t of timers.values()) clearTimeout(t)
+    unwatch()
     stop.abort()
   }
 }
