@@ -22,6 +22,7 @@ import type {
   ProvideResult,
   PutRecordResult,
   QueryTrace,
+  ReplicationReport,
   StoredRecordView
 } from './views.ts'
 
@@ -63,6 +64,15 @@ export const apiContract = {
   connections: call(none, returns<ConnectionInfo[]>()),
   queries: call(none, returns<QueryTrace[]>()),
   events: stream(none, returns<PeerEvent>()),
+  checkReplication: call(
+    z.strictObject({
+      topic,
+      key,
+      kind: z.enum(['record', 'providers'], { message: 'kind must be record or providers' })
+    }),
+    returns<ReplicationReport>()
+  ),
+  repairReplication: call(topicKey, returns<PutRecordResult>()),
   // Settings (changing them restarts the peer)
   settings: call(none, returns<SwarmSettings>()),
   updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>()),

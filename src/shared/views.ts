@@ -197,3 +197,29 @@ export interface BridgeStatus {
   /** Why a listener is not running, if one failed to start. */
   problems: string[]
 }
+
+export interface ReplicaView {
+  peerId: string
+  /** XOR distance from the peer to the key, hex and log2. */
+  distance: string
+  log2Distance: number
+  /** holder: has the newest version (or, for providers, provider records); missing: has none; stale: an older
+   *  version; invalid: a copy that fails the checks; unreachable: did not answer. */
+  status: 'holder' | 'missing' | 'stale' | 'invalid' | 'unreachable'
+  publisher?: string
+  createdAt?: number
+  signature?: SignatureState
+  /** For providers: the provider peers this peer holds records for. */
+  providers?: string[]
+  /** Why a copy is invalid, or why the peer did not answer. */
+  detail?: string
+}
+
+export interface ReplicationReport {
+  kind: 'record' | 'providers'
+  topic: string
+  keyDisplay: string
+  /** The newest valid version found among the closest peers (records). */
+  newest: { publisher: string; createdAt: number } | null
+  replicas: ReplicaView[]
+}

@@ -107,6 +107,16 @@ describe('the inspector UI against a live 3-peer swarm', () => {
     expect(await b.getByTestId('get-result').textContent()).toContain('"battery": 83')
     await shot(b, '05-records-get')
 
+    // Replication check from b: every closest peer holds the newest version.
+    const replication = b.getByRole('form', { name: 'Replication check' })
+    await replication.getByLabel('Topic').fill('status')
+    await replication.getByLabel('Key').fill('robot-1')
+    await replication.getByRole('button', { name: 'Check' }).click()
+    await b
+      .getByTestId('replication-summary')
+      .filter({ hasText: /^2 of 2 closest peers hold the newest version/ })
+      .waitFor()
+
     // The lookup trace of that get, drawn.
     await b.getByRole('button', { name: 'Show the lookup trace' }).click()
     await b.getByTestId('trace-view').waitFor()

@@ -49,5 +49,7 @@ export const sampleInputs: Record<MethodName, unknown> = {
   events: {},
   settings: {},
   updateSettings: { mdns: false },
-  bridgeStatus: {}
+  bridgeStatus: {},
+  checkReplication: { topic: 't', key: 'k', kind: 'record' },
+  repairReplication: { topic: 't', key: 'k' }
 }

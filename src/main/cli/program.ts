@@ -220,6 +220,35 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       }
     })
 
+  client('replicas', 'ask the closest peers which copy of a record (or which providers) they hold')
+    .argument('<topic>')
+    .argument('<key>')
+    .option('--providers', 'check provider records instead of the record', false)
+    .option('--repair', 'then re-send the newest record to the closest peers', false)
+    .action(
+      async (topic: string, key: string, flags: ClientFlags & { providers: boolean; repair: boolean }) => {
+        const client = api(flags)
+        const report = await client.checkReplication({
+          topic,
+          key,
+          kind: flags.providers ? 'providers' : 'record'
+        })
+        const lines = report.replicas.map(
+          (r) =>
+            `${r.status.padEnd(11)} ${r.peerId}${r.publisher != null ? `  by ${r.publisher} at ${new Date(r.createdAt ?? 0).toISOString()}` : ''}${r.providers != null ? `  ${r.providers.join(' ')}` : ''}${r.detail != null ? `  ${r.detail}` : ''}`
+        )
+        print(flags, report, lines.length > 0 ? lines : ['no peers are close to this key'])
+        if (flags.repair && !flags.providers) {
+          const repaired = await client.repairReplication({ topic, key })
+          print(
+            flags,
+            repaired,
+            `repaired: sent to ${repaired.sentTo} peer(s), ${repaired.accepted} stored it`
+          )
+        }
+      }
+    )
+
   client('dial', 'connect to a peer')
     .argument('<multiaddr>')
     .action(async (address: string, flags: ClientFlags) => {

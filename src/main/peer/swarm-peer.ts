@@ -16,7 +16,7 @@ import { equals, fromString, toString } from 'uint8arrays'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ApiParsedInput, CallOptions, PeerServiceHandlers } from '../../shared/api-contract.ts'
 import { displayKey } from '../../shared/bytes.ts'
-import { InvalidInputError, LookupError } from '../../shared/errors.ts'
+import { InvalidInputError, LookupError, NotFoundError } from '../../shared/errors.ts'
 import type { PeerEvent } from '../../shared/events.ts'
 import {
   DEFAULT_DHT_PROTOCOL,
@@ -40,6 +40,7 @@ import { parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { avoidTakenPorts } from './port-conflicts.ts'
 import { parseSwarmKey } from './swarm-key.ts'
+import { checkProviderReplicas, checkRecordReplicas } from './replication-check.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { QueryLog, traced } from './query-log.ts'
@@ -408,6 +409,53 @@ export class SwarmPeer implements PeerServiceHandlers {
     options.signal?.addEventListener('abort', end, { once: true })
     this.shutdown.signal.addEventListener('abort', end, { once: true })
     return queueIterable(queue, end)
+  }
+
+  checkReplication: PeerServiceHandlers['checkReplication'] = async ({ topic, key, kind }, options) => {
+    const target = this.target(topic, key)
+    const { signal } = this.routingOptions(options)
+    const base = { kind, topic: target.topic, keyDisplay: displayKey(target.key) }
+    try {
+      if (kind === 'providers') {
+        const cid = await providerCid(this.settings.namespace, target.topic, target.key)
+        return {
+          ...base,
+          newest: null,
+          replicas: await checkProviderReplicas(this.node.services.dht, cid.multihash.bytes, signal)
+        }
+      }
+      const { replicas, newest } = await checkRecordReplicas(
+        this.node.services.dht,
+        target.dhtKey,
+        this.settings.limits,
+        signal
+      )
+      return {
+        ...base,
+        newest: newest != null ? { publisher: newest.publisher, createdAt: newest.createdAt } : null,
+        replicas
+      }
+    } catch (err) {
+      throw lookupFailed('replication check', err, options)
+    }
+  }
+
+  /** Sends the newest version found among the closest peers to them again, as it is (same publisher and signature). */
+  repairReplication: PeerServiceHandlers['repairReplication'] = async ({ topic, key }, options) => {
+    const target = this.target(topic, key)
+    const { newestEnvelope } = await checkRecordReplicas(
+      this.node.services.dht,
+      target.dhtKey,
+      this.settings.limits,
+      this.routingOptions(options).signal
+    ).catch((err: unknown) => {
+      throw lookupFailed('replication check', err, options)
+    })
+    const local = await this.lookup(target, options)
+    const envelope = newestEnvelope ?? local.found?.envelope
+    if (envelope == null)
+      throw new NotFoundError(`no copy of ${target.topic}/${displayKey(target.key)} to repair from`)
+    return this.publish(target, envelope, options)
   }
 
   // ---- Internals -------------------------------------------------------------------------------------------

@@ -99,6 +99,14 @@ describe('three serve processes driven by the CLI', () => {
     expect((JSON.parse(records.stdout) as Array<{ key: string }>).map((r) => r.key)).toContain('robot-1')
   })
 
+  test('replicas reports what the closest peers hold', async () => {
+    const result = await cli(['replicas', 'charging_pause', 'robot-1', '--api', c.url, '--json'])
+    expect(result.code, result.stderr).toBe(0)
+    const report = JSON.parse(result.stdout) as { replicas: Array<{ status: string; peerId: string }> }
+    expect(report.replicas.map((r) => r.peerId).sort()).toEqual([a.peerId, b.peerId].sort())
+    expect(report.replicas.every((r) => r.status === 'holder')).toBe(true)
+  })
+
   test('after a restart, identity, records and provided keys are still there', async () => {
     const idBefore = b.peerId
     expect(await b.stop('SIGTERM')).toBe(0)

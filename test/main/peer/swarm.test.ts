@@ -129,6 +129,56 @@ describe(`a swarm of ${N} peers`, () => {
     }
   })
 
+  test('the replication check finds exactly the missing and stale copies, and a repair restores them', async () => {
+    const topic = 'charging_pause'
+    const key = 'robot-77'
+    const dhtKey = recordKey('swarm', topic, utf8.encode(key))
+    await peer(0).putRecord({ topic, key, value: utf8.encode('old') }, {})
+    let oldEnvelope: Uint8Array | undefined
+    for await (const e of peer(0).node.services.dht.get(dhtKey)) if (e.name === 'VALUE') oldEnvelope = e.value
+    await peer(0).putRecord({ topic, key, value: utf8.encode('new') }, {})
+
+    const checker = peer(7)
+    const first = await checker.checkReplication({ topic, key, kind: 'record' }, {})
+    expect(first.replicas.length).toBeGreaterThanOrEqual(5)
+    expect(first.replicas.every((r) => r.status === 'holder')).toBe(true)
+    expect(first.newest?.publisher).toBe(peer(0).peerId.toString())
+
+    // Break it on purpose: two holders lose the record, a third gets the older version planted.
+    const byId = (id: string) => peers.find((p) => p.peerId.toString() === id)!
+    const [lose1, lose2, stale] = first.replicas.map((r) => byId(r.peerId)).filter((p) => p !== peer(0))
+    // (Planted first: sent on to the others, a peer with no copy would accept the old one.)
+    for await (const _ of stale!.node.services.dht.put(dhtKey, oldEnvelope!)) {
+      // drain: stores the old copy locally; the others, holding the newer one, refuse it
+    }
+    await lose1!.removeRecord({ topic, key }, {})
+    await lose2!.removeRecord({ topic, key }, {})
+    const broken = await checker.checkReplication({ topic, key, kind: 'record' }, {})
+    const status = (p: SwarmPeer) => broken.replicas.find((r) => r.peerId === p.peerId.toString())!.status
+    expect(status(lose1!)).toBe('missing')
+    expect(status(lose2!)).toBe('missing')
+    expect(status(stale!)).toBe('stale')
+    expect(broken.replicas.filter((r) => r.status === 'holder')).toHaveLength(broken.replicas.length - 3)
+
+    const repaired = await checker.repairReplication({ topic, key }, {})
+    expect(repaired.accepted).toBeGreaterThanOrEqual(3)
+    const after = await checker.checkReplication({ topic, key, kind: 'record' }, {})
+    expect(after.replicas.every((r) => r.status === 'holder')).toBe(true)
+    // The repair re-sent the publisher's own signed record: it is still peer 0's.
+    expect(after.newest?.publisher).toBe(peer(0).peerId.toString())
+  })
+
+  test('the replication check of providers shows which close peers hold provider records', async () => {
+    await peer(2).provide({ topic: 'capabilities', key: 'thermal' }, {})
+    const report = await peer(5).checkReplication(
+      { topic: 'capabilities', key: 'thermal', kind: 'providers' },
+      {}
+    )
+    const holders = report.replicas.filter((r) => r.status === 'holder')
+    expect(holders.length).toBeGreaterThan(0)
+    expect(holders.every((r) => r.providers?.includes(peer(2).peerId.toString()))).toBe(true)
+  })
+
   test('connections and node info describe the node', async () => {
     const info = await peer(0).nodeInfo({}, {})
     expect(info.dhtMode).toBe('server')

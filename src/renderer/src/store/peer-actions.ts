@@ -42,6 +42,8 @@ export const peerActions = {
     await loadViews(peerClient(), useInspector, ['bridge'])
     return result
   },
+  checkReplication: (input: ApiInput<'checkReplication'>) => peerClient().checkReplication(input),
+  repairReplication: (input: ApiInput<'repairReplication'>) => peerClient().repairReplication(input),
   refreshBridge: () => loadViews(peerClient(), useInspector, ['bridge']),
   /** Back from a snapshot to the live peer. */
   async leaveSnapshot(): Promise<void> {

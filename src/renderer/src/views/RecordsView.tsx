@@ -8,6 +8,7 @@ import { ValueViewer } from '../components/ValueViewer.tsx'
 import { useInspector } from '../store/index.ts'
 import { topicsOf } from '../store/slices/records.ts'
 import { GetRecordForm, PutRecordForm } from './RecordForms.tsx'
+import { ReplicationCheck } from './ReplicationCheck.tsx'
 
 function preview(value: Uint8Array): string {
   if (isUtf8(value)) return utf8.decode(value.subarray(0, 80)).replace(/\s+/g, ' ')
@@ -68,6 +69,7 @@ export function RecordsView() {
         <PutRecordForm />
         <GetRecordForm />
       </div>
+      <ReplicationCheck />
     </div>
   )
 }
