@@ -23,6 +23,7 @@ import type {
   PutRecordResult,
   QueryTrace,
   ReplicationReport,
+  VantageComparison,
   StoredRecordView
 } from './views.ts'
 
@@ -73,6 +74,16 @@ export const apiContract = {
     returns<ReplicationReport>()
   ),
   repairReplication: call(topicKey, returns<PutRecordResult>()),
+  // A second vantage point: the same lookup run here and on another peer's API, side by side.
+  compareVantage: call(
+    z.strictObject({
+      topic,
+      key,
+      api: z.url({ protocol: /^https?$/, message: "api must be an http(s) URL of another peer's local API" }),
+      token: z.string().max(200).optional()
+    }),
+    returns<VantageComparison>()
+  ),
   // Settings (changing them restarts the peer)
   settings: call(none, returns<SwarmSettings>()),
   updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>()),
@@ -105,8 +116,13 @@ export type PeerApiHandlers = {
 }
 
 /** Methods answered by whatever hosts the peer (it restarts the peer to apply them), not by the peer itself. */
-export type HostMethod = 'settings' | 'updateSettings' | 'bridgeStatus'
-export const hostMethods: readonly HostMethod[] = ['settings', 'updateSettings', 'bridgeStatus']
+export type HostMethod = 'settings' | 'updateSettings' | 'bridgeStatus' | 'compareVantage'
+export const hostMethods: readonly HostMethod[] = [
+  'settings',
+  'updateSettings',
+  'bridgeStatus',
+  'compareVantage'
+]
 /** The peer's own part of the contract. */
 export type PeerServiceHandlers = Omit<PeerApiHandlers, HostMethod>
 

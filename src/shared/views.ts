@@ -223,3 +223,21 @@ export interface ReplicationReport {
   newest: { publisher: string; createdAt: number } | null
   replicas: ReplicaView[]
 }
+
+/** One peer's view of a lookup, for comparing two vantage points. */
+export interface VantageView {
+  /** Which peer looked: its id and API URL ('this node' for the local one). */
+  peerId: string
+  api: string
+  record: FoundRecord | null
+  /** The lookup's trace on that peer (null when it could not be fetched). */
+  trace: QueryTrace | null
+  error: string | null
+}
+
+export interface VantageComparison {
+  topic: string
+  keyDisplay: string
+  here: VantageView
+  there: VantageView
+}

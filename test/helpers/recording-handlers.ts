@@ -51,5 +51,6 @@ export const sampleInputs: Record<MethodName, unknown> = {
   updateSettings: { mdns: false },
   bridgeStatus: {},
   checkReplication: { topic: 't', key: 'k', kind: 'record' },
-  repairReplication: { topic: 't', key: 'k' }
+  repairReplication: { topic: 't', key: 'k' },
+  compareVantage: { topic: 't', key: 'k', api: 'http://127.0.0.1:1' }
 }

@@ -27,6 +27,7 @@ import { isLoopbackHost } from '../api/request-guard.ts'
 import type { StaticUi } from '../api/static-ui.ts'
 import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
 import { startBridge, type Bridge } from '../bridge/bridge-server.ts'
+import { compareVantage } from './vantage.ts'
 import { join } from 'node:path'
 import type { BridgeStatus } from '../../shared/views.ts'
 
@@ -269,6 +270,7 @@ export class PeerHost {
       },
       settings: async () => redactSettings(this.settingsNow),
       bridgeStatus: async () => this.bridgeStatus(),
+      compareVantage: async (input, options) => compareVantage(this.handlers, input, options),
       updateSettings: async (patch) => {
         const { settings, restarted } = await this.update(patch)
         return { settings: redactSettings(settings), restarted }

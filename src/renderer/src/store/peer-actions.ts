@@ -42,6 +42,7 @@ export const peerActions = {
     await loadViews(peerClient(), useInspector, ['bridge'])
     return result
   },
+  compareVantage: (input: ApiInput<'compareVantage'>) => peerClient().compareVantage(input),
   checkReplication: (input: ApiInput<'checkReplication'>) => peerClient().checkReplication(input),
   repairReplication: (input: ApiInput<'repairReplication'>) => peerClient().repairReplication(input),
   refreshBridge: () => loadViews(peerClient(), useInspector, ['bridge']),
