@@ -40,7 +40,9 @@ const peer = (i: number, cpl: number): RoutingPeerView => ({
   protocols: ['/swarm-inspector/kad/1.0.0'],
   latencyMs: i % 50,
   addedAt: Date.now() - i * 1000,
-  lastSeen: Date.now()
+  lastSeen: Date.now(),
+  dhtMode: 'server',
+  clockSkewMs: (i % 7) - 3
 })
 const buckets = Array.from({ length: 50 }, (_, cpl) => ({
   cpl,

@@ -79,6 +79,10 @@ export interface RoutingPeerView {
   latencyMs: number | null
   addedAt: number | null
   lastSeen: number | null
+  /** server: it answers DHT queries (speaks our DHT protocol); client: it does not; null: not known yet. */
+  dhtMode: 'server' | 'client' | null
+  /** Its clock minus ours, ms (null until measured; needs the peer to run swarm-inspector). */
+  clockSkewMs: number | null
 }
 
 export interface BucketView {

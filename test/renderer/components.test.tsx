@@ -90,7 +90,9 @@ describe('RoutingView', () => {
       protocols: [],
       latencyMs: 3,
       addedAt: 0,
-      lastSeen: 0
+      lastSeen: 0,
+      dhtMode: 'server' as const,
+      clockSkewMs: 12
     })
     useInspector.getState().setRouting({
       ownKadId: '00',

@@ -12,6 +12,7 @@ import type { BucketsView, RoutingPeerView } from '../../shared/views.ts'
 import { toHex } from '../../shared/bytes.ts'
 import type { SwarmLibp2p } from './libp2p-node.ts'
 import { kadIdOfPeer } from './kad-id.ts'
+import type { ClockSkews } from './clock-skew.ts'
 
 interface KadRoutingTable {
   kBucketSize: number
@@ -41,7 +42,11 @@ export class RoutingTableView {
   private readonly table: KadRoutingTable
   readonly ownKadId: Uint8Array
 
-  constructor(private readonly node: SwarmLibp2p) {
+  constructor(
+    private readonly node: SwarmLibp2p,
+    private readonly protocol: string,
+    private readonly clocks: ClockSkews
+  ) {
     this.table = kadRoutingTable(node.services.dht)
     this.ownKadId = kadIdOfPeer(node.peerId)
     this.table.addEventListener('peer:add', (e) => this.addedAt.set(e.detail.toString(), Date.now()))
@@ -87,7 +92,14 @@ export class RoutingTableView {
         protocols: peer?.protocols ?? [],
         latencyMs: connection?.rtt ?? null,
         addedAt: this.addedAt.get(id) ?? null,
-        lastSeen: entry.lastPing > 0 ? entry.lastPing : null
+        lastSeen: entry.lastPing > 0 ? entry.lastPing : null,
+        dhtMode:
+          peer == null || peer.protocols.length === 0
+            ? null
+            : peer.protocols.includes(this.protocol)
+              ? 'server'
+              : 'client',
+        clockSkewMs: connection != null ? (this.clocks.get(id)?.skewMs ?? null) : null
       }
       buckets.set(cpl, [...(buckets.get(cpl) ?? []), view])
       size++

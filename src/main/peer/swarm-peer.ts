@@ -47,6 +47,7 @@ import { QueryLog, traced } from './query-log.ts'
 import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView } from './routing-table-view.ts'
+import { ClockSkews, serveClock } from './clock-skew.ts'
 import { DHT_PREFIX, Key, SwarmDatastore } from './swarm-datastore.ts'
 import { varintTime } from './varint-time.ts'
 
@@ -93,6 +94,7 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly listeners = new Set<(event: PeerEvent) => void>()
   private readonly queryLog = new QueryLog((event) => this.emit(event))
   private readonly routing: RoutingTableView
+  private readonly clocks: ClockSkews
   private readonly bookkeeping: Bookkeeping
   private readonly shutdown = new AbortController()
   private republishTimer: NodeJS.Timeout | undefined
@@ -110,7 +112,8 @@ export class SwarmPeer implements PeerServiceHandlers {
     notes: string[]
   ) {
     this.notes = notes
-    this.routing = new RoutingTableView(node)
+    this.clocks = new ClockSkews(node, this.shutdown.signal)
+    this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
     this.bookkeeping = new Bookkeeping(datastore)
   }
 
@@ -169,6 +172,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       ])
       peer.privateSwarm = swarmKey?.fingerprint ?? null
       peer.wireEvents()
+      await serveClock(node)
       await node.start()
       peer.scheduleRepublish()
       return peer
@@ -631,6 +635,9 @@ export class SwarmPeer implements PeerServiceHandlers {
           ? { type: 'routing:add', peerId, cpl, at: at() }
           : { type: 'routing:remove', peerId, at: at() }
       )
+    )
+    this.node.addEventListener('connection:open', ({ detail: c }) =>
+      this.clocks.measure(c.remotePeer.toString(), c.remotePeer)
     )
     this.node.addEventListener('connection:open', ({ detail: c }) =>
       this.emit({

@@ -179,6 +179,21 @@ describe(`a swarm of ${N} peers`, () => {
     expect(holders.every((r) => r.providers?.includes(peer(2).peerId.toString()))).toBe(true)
   })
 
+  test('each routing-table peer shows its DHT mode and, once measured, its clock skew against ours', async () => {
+    const connectedIds = new Set((await peer(0).connections({}, {})).map((c) => c.peerId))
+    await waitFor(async () => {
+      const view = await peer(0).routingTable({}, {})
+      return view.buckets
+        .flatMap((b) => b.peers)
+        .every((p) => !connectedIds.has(p.peerId) || p.clockSkewMs != null)
+    }, 'clock readings from every connected peer')
+    const entries = (await peer(0).routingTable({}, {})).buckets.flatMap((b) => b.peers)
+    expect(entries.every((p) => p.dhtMode === 'server')).toBe(true)
+    // Same machine, same clock: the measured skew is within the round trip.
+    for (const p of entries.filter((e) => e.clockSkewMs != null))
+      expect(Math.abs(p.clockSkewMs!)).toBeLessThan(250)
+  })
+
   test('connections and node info describe the node', async () => {
     const info = await peer(0).nodeInfo({}, {})
     expect(info.dhtMode).toBe('server')
@@ -201,7 +216,15 @@ describe('limits', () => {
         async () => (await host.routingTable({}, {})).size === 3,
         'all three in the routing table'
       )
-      for (const c of clients) await c.provide({ topic: 'capabilities', key: 'lidar' }, {})
+      // ...and the host in each of theirs, so every announcement reaches it.
+      await waitFor(
+        async () => (await Promise.all(clients.map((c) => c.routingTable({}, {})))).every((t) => t.size >= 1),
+        'the host in every client routing table'
+      )
+      for (const c of clients) {
+        const { sentTo } = await c.provide({ topic: 'capabilities', key: 'lidar' }, {})
+        expect(sentTo).toBeGreaterThan(0)
+      }
       const held = await host.providerRecords({}, {})
       const lidar = held.held.find((k) =>
         k.providers.some((p) => clients.some((c) => c.peerId.toString() === p.peerId))

@@ -126,6 +126,8 @@ function PeerTable({ peers }: { peers: RoutingPeerView[] }) {
           <th>log₂ distance</th>
           <th>Connected</th>
           <th>Latency</th>
+          <th>DHT mode</th>
+          <th>Clock skew</th>
           <th>Agent</th>
           <th>Addresses</th>
           <th>Added</th>
@@ -141,6 +143,10 @@ function PeerTable({ peers }: { peers: RoutingPeerView[] }) {
             <td>{p.log2Distance.toFixed(2)}</td>
             <td className={p.connected ? 'good' : 'muted'}>{p.connected ? 'yes' : 'no'}</td>
             <td>{p.latencyMs != null ? `${p.latencyMs} ms` : '—'}</td>
+            <td>{p.dhtMode ?? '—'}</td>
+            <td className={p.clockSkewMs != null && Math.abs(p.clockSkewMs) > 60_000 ? 'bad' : undefined}>
+              {p.clockSkewMs != null ? `${p.clockSkewMs > 0 ? '+' : ''}${p.clockSkewMs} ms` : '—'}
+            </td>
             <td>{p.agent ?? '—'}</td>
             <td className="mono small-text">{p.addresses.join(' ')}</td>
             <td>{ago(p.addedAt)}</td>
