@@ -42,7 +42,9 @@ const peer = (i: number, cpl: number): RoutingPeerView => ({
   addedAt: Date.now() - i * 1000,
   lastSeen: Date.now(),
   dhtMode: 'server',
-  clockSkewMs: (i % 7) - 3
+  clockSkewMs: (i % 7) - 3,
+  localAddress: '10.0.0.1:4101',
+  localInterface: 'eth0'
 })
 const buckets = Array.from({ length: 50 }, (_, cpl) => ({
   cpl,

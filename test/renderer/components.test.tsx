@@ -92,7 +92,9 @@ describe('RoutingView', () => {
       addedAt: 0,
       lastSeen: 0,
       dhtMode: 'server' as const,
-      clockSkewMs: 12
+      clockSkewMs: 12,
+      localAddress: '127.0.0.1:4101',
+      localInterface: 'lo'
     })
     useInspector.getState().setRouting({
       ownKadId: '00',

@@ -6,7 +6,8 @@
  * shape at start-up and fails loudly if a kad-dht upgrade moves it; the dependency is pinned to a minor range.
  */
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
+import { localEndpoint } from './local-endpoint.ts'
 import { commonPrefixLength, log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
 import type { BucketsView, RoutingPeerView } from '../../shared/views.ts'
 import { toHex } from '../../shared/bytes.ts'
@@ -71,7 +72,7 @@ export class RoutingTableView {
   }
 
   async view(): Promise<BucketsView> {
-    const connections = new Map<string, { rtt?: number }>()
+    const connections = new Map<string, Connection>()
     for (const c of this.node.getConnections()) connections.set(c.remotePeer.toString(), c)
     const buckets = new Map<number, RoutingPeerView[]>()
     let size = 0
@@ -99,7 +100,8 @@ export class RoutingTableView {
             : peer.protocols.includes(this.protocol)
               ? 'server'
               : 'client',
-        clockSkewMs: connection != null ? (this.clocks.get(id)?.skewMs ?? null) : null
+        clockSkewMs: connection != null ? (this.clocks.get(id)?.skewMs ?? null) : null,
+        ...local(connection)
       }
       buckets.set(cpl, [...(buckets.get(cpl) ?? []), view])
       size++
@@ -113,4 +115,12 @@ export class RoutingTableView {
         .map(([cpl, peers]) => ({ cpl, peers: peers.sort((a, b) => a.distance.localeCompare(b.distance)) }))
     }
   }
+}
+
+function local(connection: Connection | undefined): {
+  localAddress: string | null
+  localInterface: string | null
+} {
+  const endpoint = connection != null ? localEndpoint(connection) : null
+  return { localAddress: endpoint?.address ?? null, localInterface: endpoint?.interface ?? null }
 }

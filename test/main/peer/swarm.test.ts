@@ -189,6 +189,11 @@ describe(`a swarm of ${N} peers`, () => {
     }, 'clock readings from every connected peer')
     const entries = (await peer(0).routingTable({}, {})).buckets.flatMap((b) => b.peers)
     expect(entries.every((p) => p.dhtMode === 'server')).toBe(true)
+    // Reached over loopback, on our side too.
+    for (const p of entries.filter((e) => connectedIds.has(e.peerId))) {
+      expect(p.localAddress).toMatch(/^127\.0\.0\.1:\d+$/)
+      expect(p.localInterface).toBe('lo')
+    }
     // Same machine, same clock: the measured skew is within the round trip.
     for (const p of entries.filter((e) => e.clockSkewMs != null))
       expect(Math.abs(p.clockSkewMs!)).toBeLessThan(250)

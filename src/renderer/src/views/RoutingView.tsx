@@ -128,6 +128,7 @@ function PeerTable({ peers }: { peers: RoutingPeerView[] }) {
           <th>Latency</th>
           <th>DHT mode</th>
           <th>Clock skew</th>
+          <th>Reached via</th>
           <th>Agent</th>
           <th>Addresses</th>
           <th>Added</th>
@@ -146,6 +147,9 @@ function PeerTable({ peers }: { peers: RoutingPeerView[] }) {
             <td>{p.dhtMode ?? '—'}</td>
             <td className={p.clockSkewMs != null && Math.abs(p.clockSkewMs) > 60_000 ? 'bad' : undefined}>
               {p.clockSkewMs != null ? `${p.clockSkewMs > 0 ? '+' : ''}${p.clockSkewMs} ms` : '—'}
+            </td>
+            <td className="mono small-text">
+              {p.localAddress != null ? `${p.localInterface ?? '?'} ${p.localAddress}` : '—'}
             </td>
             <td>{p.agent ?? '—'}</td>
             <td className="mono small-text">{p.addresses.join(' ')}</td>
