@@ -22,6 +22,7 @@ import type {
   ProvideResult,
   PutRecordResult,
   QueryTrace,
+  ProfilesView,
   ReplicationReport,
   VantageComparison,
   StoredRecordView
@@ -33,6 +34,7 @@ const key = z.union([z.string(), bytes], { message: 'key must be a string or byt
 const topic = z.string({ message: 'topic must be a string' })
 const topicKey = z.strictObject({ topic, key })
 const none = z.strictObject({})
+const profileName = z.strictObject({ name: z.string({ message: 'name must be a string' }) })
 
 /** Marks a method's output type without a run-time schema. */
 const returns = <T>(): T => undefined as T
@@ -87,6 +89,11 @@ export const apiContract = {
   // Settings (changing them restarts the peer)
   settings: call(none, returns<SwarmSettings>()),
   updateSettings: call(swarmSettingsPatchSchema, returns<{ settings: SwarmSettings; restarted: boolean }>()),
+  // Swarm profiles (each with its own data directory)
+  profiles: call(none, returns<ProfilesView>()),
+  saveProfile: call(profileName, returns<ProfilesView>()),
+  switchProfile: call(profileName, returns<ProfilesView>()),
+  deleteProfile: call(profileName, returns<ProfilesView>()),
   // The hyveOS SDK bridge
   bridgeStatus: call(none, returns<BridgeStatus>())
 } as const
@@ -116,12 +123,24 @@ export type PeerApiHandlers = {
 }
 
 /** Methods answered by whatever hosts the peer (it restarts the peer to apply them), not by the peer itself. */
-export type HostMethod = 'settings' | 'updateSettings' | 'bridgeStatus' | 'compareVantage'
+export type HostMethod =
+  | 'settings'
+  | 'updateSettings'
+  | 'bridgeStatus'
+  | 'compareVantage'
+  | 'profiles'
+  | 'saveProfile'
+  | 'switchProfile'
+  | 'deleteProfile'
 export const hostMethods: readonly HostMethod[] = [
   'settings',
   'updateSettings',
   'bridgeStatus',
-  'compareVantage'
+  'compareVantage',
+  'profiles',
+  'saveProfile',
+  'switchProfile',
+  'deleteProfile'
 ]
 /** The peer's own part of the contract. */
 export type PeerServiceHandlers = Omit<PeerApiHandlers, HostMethod>

@@ -248,3 +248,16 @@ export interface VantageComparison {
   here: VantageView
   there: VantageView
 }
+
+export interface ProfilesView {
+  active: string
+  profiles: Array<{
+    name: string
+    protocol: string
+    namespace: string
+    bootstrap: string[]
+    /** Whether the profile has a swarm key (the key itself is never shown). */
+    privateSwarm: boolean
+    dataDir: string
+  }>
+}

@@ -67,6 +67,14 @@ describe('the inspector UI against a live 3-peer swarm', () => {
     await a.locator('.peer-table tbody tr').first().waitFor()
     await shot(a, '02-routing-table')
     await shot(c, '03-overview-joined')
+    // Swarm profiles: the default one is active; the current swarm can be saved under a name.
+    await b
+      .getByTestId('profiles')
+      .filter({ hasText: /default\s*active/ })
+      .waitFor()
+    await b.getByLabel('Profile name').fill('lab')
+    await b.getByRole('button', { name: 'Save current swarm' }).click()
+    await b.getByTestId('profiles').filter({ hasText: 'lab' }).waitFor()
     // The SDK bridge: on, on the data directory's socket; a listener can be switched off and on again.
     await b.getByTestId('bridge-socket').filter({ hasText: 'bridge.sock' }).waitFor()
     expect(await b.getByTestId('bridge-state').textContent()).toBe('on')

@@ -52,5 +52,9 @@ export const sampleInputs: Record<MethodName, unknown> = {
   bridgeStatus: {},
   checkReplication: { topic: 't', key: 'k', kind: 'record' },
   repairReplication: { topic: 't', key: 'k' },
-  compareVantage: { topic: 't', key: 'k', api: 'http://127.0.0.1:1' }
+  compareVantage: { topic: 't', key: 'k', api: 'http://127.0.0.1:1' },
+  profiles: {},
+  saveProfile: { name: 'lab' },
+  switchProfile: { name: 'lab' },
+  deleteProfile: { name: 'lab' }
 }

@@ -28,8 +28,9 @@ import type { StaticUi } from '../api/static-ui.ts'
 import { SwarmPeer, type SwarmPeerInit } from '../peer/swarm-peer.ts'
 import { startBridge, type Bridge } from '../bridge/bridge-server.ts'
 import { compareVantage } from './vantage.ts'
+import { checkProfileName, profileOf, SwarmProfiles, type SwarmProfile } from './swarm-profiles.ts'
 import { join } from 'node:path'
-import type { BridgeStatus } from '../../shared/views.ts'
+import type { BridgeStatus, ProfilesView } from '../../shared/views.ts'
 
 export interface PeerHostInit {
   dataDir: string
@@ -50,6 +51,9 @@ export class PeerHost {
   private peer: SwarmPeer | null = null
   private api: ApiServer | null = null
   private bridge: Bridge | null = null
+  private profiles: SwarmProfiles | null = null
+  /** The active profile's data directory (the base one for "default"). */
+  private dataDir: string
   private bridgeProblems: string[] = []
   private settingsNow: SwarmSettings
   private readonly listeners = new Set<(event: PeerEvent) => void>()
@@ -60,6 +64,7 @@ export class PeerHost {
 
   constructor(private readonly init: PeerHostInit) {
     this.settingsNow = swarmSettingsSchema.parse(init.settings)
+    this.dataDir = init.dataDir
     this.handlers = this.buildHandlers()
   }
 
@@ -77,6 +82,11 @@ export class PeerHost {
 
   async start(): Promise<void> {
     await this.serialised(async () => {
+      // The active profile decides the swarm and the data directory.
+      this.profiles = await SwarmProfiles.open(this.init.dataDir, this.settingsNow)
+      const active = this.profiles.get(this.profiles.active)
+      this.dataDir = this.profiles.dataDirOf(active.name)
+      this.settingsNow = swarmSettingsSchema.parse({ ...this.settingsNow, ...swarmFieldsOf(active) })
       await this.startPeer()
       await this.startBridge()
       await this.startApi()
@@ -90,6 +100,63 @@ export class PeerHost {
       await this.stopBridge()
       await this.stopPeer()
     })
+  }
+
+  profilesView(): ProfilesView {
+    const profiles = this.requireProfiles()
+    return {
+      active: profiles.active,
+      profiles: profiles.list().map((p) => ({
+        name: p.name,
+        protocol: p.protocol,
+        namespace: p.namespace,
+        bootstrap: p.bootstrap,
+        privateSwarm: p.swarmKey != null,
+        dataDir: profiles.dataDirOf(p.name)
+      }))
+    }
+  }
+
+  /** Saves the current swarm settings (key, protocol, namespace, bootstrap) as a profile. */
+  async saveProfile(name: string): Promise<ProfilesView> {
+    await this.requireProfiles().save(profileOf(checkProfileName(name), this.settingsNow))
+    return this.profilesView()
+  }
+
+  /** Switches to a profile: its swarm settings and its own data directory (identity, records, peers). */
+  async switchProfile(name: string): Promise<ProfilesView> {
+    const profiles = this.requireProfiles()
+    const profile = profiles.get(name)
+    const previous = { settings: this.settingsNow, dataDir: this.dataDir, active: profiles.active }
+    const next = swarmSettingsSchema.parse({ ...this.settingsNow, ...swarmFieldsOf(profile) })
+    try {
+      await this.serialised(async () => {
+        await this.stopPeer()
+        this.settingsNow = next
+        this.dataDir = profiles.dataDirOf(name)
+        await this.startPeer()
+      })
+    } catch (err) {
+      this.settingsNow = previous.settings
+      this.dataDir = previous.dataDir
+      await this.serialised(() => this.startPeer())
+      throw new InvalidInputError(
+        `profile ${name} did not start, stayed on ${previous.active}: ${(err as Error).message}`
+      )
+    }
+    await profiles.activate(name)
+    await this.init.persist?.(next)
+    return this.profilesView()
+  }
+
+  async deleteProfile(name: string): Promise<ProfilesView> {
+    await this.requireProfiles().remove(name)
+    return this.profilesView()
+  }
+
+  private requireProfiles(): SwarmProfiles {
+    if (this.profiles == null) throw new UnavailableError('the peer host has not started')
+    return this.profiles
   }
 
   /** Where the SDK bridge listens and how busy it is. */
@@ -171,6 +238,7 @@ export class PeerHost {
         )
       }
     }
+    if (peerChanged && this.profiles != null) await this.profiles.save(profileOf(this.profiles.active, next))
     if (bridgeChanged) await this.serialised(() => this.stopBridge().then(() => this.startBridge()))
     // The API answering this very call must finish its response before it is replaced, so apply that after.
     if (apiChanged)
@@ -183,7 +251,7 @@ export class PeerHost {
     const s = this.settingsNow
     const peer = await SwarmPeer.start({
       ...this.init.peer,
-      dataDir: this.init.dataDir,
+      dataDir: this.dataDir,
       passphrase: this.init.passphrase,
       listen: s.listen,
       bootstrap: s.bootstrap,
@@ -271,6 +339,10 @@ export class PeerHost {
       settings: async () => redactSettings(this.settingsNow),
       bridgeStatus: async () => this.bridgeStatus(),
       compareVantage: async (input, options) => compareVantage(this.handlers, input, options),
+      profiles: async () => this.profilesView(),
+      saveProfile: async ({ name }) => this.saveProfile(name),
+      switchProfile: async ({ name }) => this.switchProfile(name),
+      deleteProfile: async ({ name }) => this.deleteProfile(name),
       updateSettings: async (patch) => {
         const { settings, restarted } = await this.update(patch)
         return { settings: redactSettings(settings), restarted }
@@ -313,3 +385,12 @@ export function checkApiSettings(settings: SwarmSettings, token: string | undefi
     )
   }
 }
+
+const swarmFieldsOf = (
+  p: SwarmProfile
+): Pick<SwarmSettings, 'swarmKey' | 'protocol' | 'namespace' | 'bootstrap'> => ({
+  swarmKey: p.swarmKey,
+  protocol: p.protocol,
+  namespace: p.namespace,
+  bootstrap: p.bootstrap
+})

@@ -77,3 +77,38 @@ test('a swarm key set through settings makes the swarm private and never comes b
   expect((await client.updateSettings({ swarmKey: null })).settings.swarmKey).toBeNull()
   expect((await client.nodeInfo({})).privateSwarm).toBeNull()
 })
+
+test('swarm profiles: saved, switchable, each with its own identity and data', async () => {
+  const client = createHttpClient({ baseUrl: host.apiServer!.url })
+  const homeId = await client.ownId({})
+  expect(await client.profiles({})).toMatchObject({
+    active: 'default',
+    profiles: [{ name: 'default', dataDir: dir }]
+  })
+  await client.putRecord({ topic: 'where', key: 'k', value: new TextEncoder().encode('home') })
+
+  // A second swarm: its own namespace and key, saved as "field" while still on the default data directory...
+  await client.updateSettings({ namespace: 'field-ns' })
+  await client.saveProfile({ name: 'field' })
+  // ...then the default profile is back to its own settings (kept in sync by updates).
+  await client.updateSettings({ namespace: DEFAULT_SETTINGS.namespace })
+  expect((await client.profiles({})).profiles.map((p) => p.name)).toEqual(['default', 'field'])
+
+  const switched = await client.switchProfile({ name: 'field' })
+  expect(switched.active).toBe('field')
+  expect(switched.profiles.find((p) => p.name === 'field')!.dataDir).toBe(`${dir}/profiles/field`)
+  expect((await client.nodeInfo({})).namespace).toBe('field-ns')
+  const fieldId = await client.ownId({})
+  expect(fieldId).not.toBe(homeId) // its own identity, in its own data directory
+  expect(await client.records({})).toEqual([]) // and its own records
+
+  await client.switchProfile({ name: 'default' })
+  expect(await client.ownId({})).toBe(homeId)
+  expect((await client.records({})).map((r) => r.keyDisplay)).toEqual(['k'])
+  await expect(client.deleteProfile({ name: 'default' })).rejects.toThrow(
+    /switch to another profile|cannot be deleted/
+  )
+  await expect(client.saveProfile({ name: '../escape' })).rejects.toThrow(/profile name/)
+  await expect(client.switchProfile({ name: 'nope' })).rejects.toThrow(/no swarm profile/)
+  expect((await client.deleteProfile({ name: 'field' })).profiles.map((p) => p.name)).toEqual(['default'])
+})

@@ -42,6 +42,14 @@ export const peerActions = {
     await loadViews(peerClient(), useInspector, ['bridge'])
     return result
   },
+  profiles: () => peerClient().profiles({}),
+  saveProfile: (input: ApiInput<'saveProfile'>) => peerClient().saveProfile(input),
+  async switchProfile(input: ApiInput<'switchProfile'>) {
+    const view = await peerClient().switchProfile(input)
+    await loadViews(peerClient(), useInspector, ALL_PARTS)
+    return view
+  },
+  deleteProfile: (input: ApiInput<'deleteProfile'>) => peerClient().deleteProfile(input),
   compareVantage: (input: ApiInput<'compareVantage'>) => peerClient().compareVantage(input),
   checkReplication: (input: ApiInput<'checkReplication'>) => peerClient().checkReplication(input),
   repairReplication: (input: ApiInput<'repairReplication'>) => peerClient().repairReplication(input),

@@ -11,6 +11,7 @@ import {
 } from '../components/common.tsx'
 import { peerActions } from '../store/peer-actions.ts'
 import { BridgePanel } from '../components/BridgePanel.tsx'
+import { ProfilesPanel } from '../components/ProfilesPanel.tsx'
 import { useInspector } from '../store/index.ts'
 
 export function OverviewView() {
@@ -21,6 +22,7 @@ export function OverviewView() {
         <JoinPanel />
       </div>
       <div className="columns">
+        <ProfilesPanel />
         <BridgePanel />
       </div>
     </>
