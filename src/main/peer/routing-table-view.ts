@@ -91,7 +91,8 @@ export class RoutingTableView {
         addresses: peer?.addresses.map((a) => a.multiaddr.toString()) ?? [],
         agent: agentBytes != null ? new TextDecoder().decode(agentBytes) : null,
         protocols: peer?.protocols ?? [],
-        latencyMs: connection?.rtt ?? null,
+        // libp2p's connection monitor measures it every few seconds; until then, the clock reading's round trip.
+        latencyMs: connection?.rtt ?? (connection != null ? (this.clocks.get(id)?.rttMs ?? null) : null),
         addedAt: this.addedAt.get(id) ?? null,
         lastSeen: entry.lastPing > 0 ? entry.lastPing : null,
         dhtMode:

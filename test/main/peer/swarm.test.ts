@@ -189,8 +189,9 @@ describe(`a swarm of ${N} peers`, () => {
     }, 'clock readings from every connected peer')
     const entries = (await peer(0).routingTable({}, {})).buckets.flatMap((b) => b.peers)
     expect(entries.every((p) => p.dhtMode === 'server')).toBe(true)
-    // Reached over loopback, on our side too.
+    // Reached over loopback, on our side too, with a round-trip time.
     for (const p of entries.filter((e) => connectedIds.has(e.peerId))) {
+      expect(p.latencyMs).not.toBeNull()
       expect(p.localAddress).toMatch(/^127\.0\.0\.1:\d+$/)
       expect(p.localInterface).toBe('lo')
     }
