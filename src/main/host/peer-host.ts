@@ -82,11 +82,11 @@ export class PeerHost {
 
   async start(): Promise<void> {
     await this.serialised(async () => {
-      // The active profile decides the swarm and the data directory.
+      // The active profile decides the data directory; the settings this host was started with (the desktop's
+      // settings file, kept in step on every switch, or serve's flags) are what that profile now holds.
       this.profiles = await SwarmProfiles.open(this.init.dataDir, this.settingsNow)
-      const active = this.profiles.get(this.profiles.active)
-      this.dataDir = this.profiles.dataDirOf(active.name)
-      this.settingsNow = swarmSettingsSchema.parse({ ...this.settingsNow, ...swarmFieldsOf(active) })
+      this.dataDir = this.profiles.dataDirOf(this.profiles.active)
+      await this.profiles.save(profileOf(this.profiles.active, this.settingsNow))
       await this.startPeer()
       await this.startBridge()
       await this.startApi()

@@ -112,3 +112,19 @@ test('swarm profiles: saved, switchable, each with its own identity and data', a
   await expect(client.switchProfile({ name: 'nope' })).rejects.toThrow(/no swarm profile/)
   expect((await client.deleteProfile({ name: 'field' })).profiles.map((p) => p.name)).toEqual(['default'])
 })
+
+test('the settings a host starts with win over what its active profile held (serve flags, the settings file)', async () => {
+  await host.stop()
+  host = new PeerHost({
+    dataDir: dir,
+    passphrase: PASSPHRASE,
+    settings: { ...settings, namespace: 'flags-ns' },
+    peer: { quic: false }
+  })
+  await host.start()
+  const client = createHttpClient({ baseUrl: host.apiServer!.url })
+  expect((await client.nodeInfo({})).namespace).toBe('flags-ns')
+  expect((await client.profiles({})).profiles).toEqual([
+    expect.objectContaining({ name: 'default', namespace: 'flags-ns' })
+  ])
+})
