@@ -8,6 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { pushable } from 'it-pushable'
 import { queueIterable } from '../../shared/queue-iterable.ts'
+import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
@@ -95,6 +96,7 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly queryLog = new QueryLog((event) => this.emit(event))
   private readonly routing: RoutingTableView
   private readonly clocks: ClockSkews
+  private readonly verdicts = new Map<string, 'valid' | 'invalid'>()
   private readonly bookkeeping: Bookkeeping
   private readonly shutdown = new AbortController()
   private republishTimer: NodeJS.Timeout | undefined
@@ -455,8 +457,8 @@ export class SwarmPeer implements PeerServiceHandlers {
     ).catch((err: unknown) => {
       throw lookupFailed('replication check', err, options)
     })
-    const local = await this.lookup(target, options)
-    const envelope = newestEnvelope ?? local.found?.envelope
+    // No close peer answered with a copy: fall back to a full lookup (which includes this node's own copy).
+    const envelope = newestEnvelope ?? (await this.lookup(target, options)).found?.envelope
     if (envelope == null)
       throw new NotFoundError(`no copy of ${target.topic}/${displayKey(target.key)} to repair from`)
     return this.publish(target, envelope, options)
@@ -538,6 +540,26 @@ export class SwarmPeer implements PeerServiceHandlers {
     return { found: { record, envelope: best.value, from: best.from.toString() }, queryId: recorder.id }
   }
 
+  /**
+   * Whether a stored envelope's signature holds. Listing records re-reads every one, so each verdict is kept: an
+   * Ed25519 check is paid once per stored version, not once per listing.
+   */
+  private async signatureState(dhtKey: Uint8Array, envelope: Uint8Array): Promise<'valid' | 'invalid'> {
+    // Keyed by the whole stored envelope (and its key), so a copy altered on disk is never taken for the checked one.
+    const id = createHash('sha256').update(dhtKey).update(envelope).digest('base64')
+    const known = this.verdicts.get(id)
+    if (known != null) return known
+    let verdict: 'valid' | 'invalid' = 'valid'
+    try {
+      await openRecord(dhtKey, envelope, { limits: { ...this.settings.limits, maxRecordAgeMs: Infinity } })
+    } catch {
+      verdict = 'invalid'
+    }
+    if (this.verdicts.size >= 50_000) this.verdicts.clear()
+    this.verdicts.set(id, verdict)
+    return verdict
+  }
+
   private async recordView(stored: Uint8Array): Promise<StoredRecordView | null> {
     let record: DhtRecord
     try {
@@ -553,14 +575,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     } catch {
       return null
     }
-    let signature: 'valid' | 'invalid' = 'valid'
-    try {
-      await openRecord(record.key, record.value, {
-        limits: { ...this.settings.limits, maxRecordAgeMs: Infinity }
-      })
-    } catch {
-      signature = 'invalid'
-    }
+    const signature = await this.signatureState(record.key, record.value)
     return {
       topic: parsed.topic,
       key: parsed.key,
