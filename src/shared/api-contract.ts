@@ -123,16 +123,7 @@ export type PeerApiHandlers = {
 }
 
 /** Methods answered by whatever hosts the peer (it restarts the peer to apply them), not by the peer itself. */
-export type HostMethod =
-  | 'settings'
-  | 'updateSettings'
-  | 'bridgeStatus'
-  | 'compareVantage'
-  | 'profiles'
-  | 'saveProfile'
-  | 'switchProfile'
-  | 'deleteProfile'
-export const hostMethods: readonly HostMethod[] = [
+export const hostMethods = [
   'settings',
   'updateSettings',
   'bridgeStatus',
@@ -141,7 +132,8 @@ export const hostMethods: readonly HostMethod[] = [
   'saveProfile',
   'switchProfile',
   'deleteProfile'
-]
+] as const satisfies readonly MethodName[]
+export type HostMethod = (typeof hostMethods)[number]
 /** The peer's own part of the contract. */
 export type PeerServiceHandlers = Omit<PeerApiHandlers, HostMethod>
 
