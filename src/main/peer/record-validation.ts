@@ -4,7 +4,8 @@
  * The validator runs on every record that reaches us: PUT_VALUE from a remote peer, records returned by lookups,
  * and our own stored copy when it is read. Beyond checking the envelope it refuses a record that loses against the
  * copy already held here — stock kad-dht's PUT_VALUE handler stores whatever validates, so without this a replayed
- * older record would overwrite a newer one.
+ * older record would overwrite a newer one. The same comparison is made again when the approved record is written
+ * (SwarmDatastore.guardRecordWrite): a newer version may be stored between the two.
  */
 import { Record as DhtRecord, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
 import { Key, type Datastore } from 'interface-datastore'
@@ -13,6 +14,7 @@ import { checkKey, checkTopic } from '../../shared/topic-key.ts'
 import type { RecordLimits } from '../../shared/swarm-defaults.ts'
 import { parseRecordKey } from './dht-keys.ts'
 import { compareRecords, InvalidRecordError, openRecord, type SignedRecord } from './record-envelope.ts'
+import { SwarmDatastore } from './swarm-datastore.ts'
 
 export interface RecordRulesInit {
   namespace: string
@@ -41,13 +43,16 @@ export function createRecordRules(init: RecordRulesInit): { validate: ValidateFn
     }
   }
 
-  const heldRecord = async (dhtKey: Uint8Array): Promise<SignedRecord | null> => {
-    let stored: Uint8Array
+  const readStored = async (dsKey: Key): Promise<Uint8Array | null> => {
     try {
-      stored = await datastore.get(recordDatastoreKey(dhtKey, init.dhtDatastorePrefix))
+      return await datastore.get(dsKey)
     } catch {
       return null
     }
+  }
+
+  const openHeld = async (dhtKey: Uint8Array, stored: Uint8Array | null): Promise<SignedRecord | null> => {
+    if (stored == null) return null
     try {
       return await openRecord(dhtKey, DhtRecord.deserialize(stored).value, { limits })
     } catch {
@@ -55,13 +60,24 @@ export function createRecordRules(init: RecordRulesInit): { validate: ValidateFn
     }
   }
 
-  const validate: ValidateFn = async (dhtKey, value) => {
-    checkKeyShape(dhtKey)
-    const incoming = await openRecord(dhtKey, value, { limits })
-    const held = await heldRecord(dhtKey)
+  const refuseIfOlder = (held: SignedRecord | null, incoming: SignedRecord): void => {
     if (held != null && compareRecords(held, incoming) > 0) {
       throw new InvalidRecordError(
         `record is older than the one held (created ${new Date(incoming.createdAt).toISOString()}, held ${new Date(held.createdAt).toISOString()})`
+      )
+    }
+  }
+
+  const validate: ValidateFn = async (dhtKey, value) => {
+    checkKeyShape(dhtKey)
+    const incoming = await openRecord(dhtKey, value, { limits })
+    const dsKey = recordDatastoreKey(dhtKey, init.dhtDatastorePrefix)
+    refuseIfOlder(await openHeld(dhtKey, await readStored(dsKey)), incoming)
+    // Checked again against the copy held when kad-dht writes it: a replay of the version held, approved just before
+    // a newer version lands, must not roll it back.
+    if (datastore instanceof SwarmDatastore) {
+      datastore.guardRecordWrite(dsKey, value, async (stored) =>
+        refuseIfOlder(await openHeld(dhtKey, stored), incoming)
       )
     }
   }

@@ -1,10 +1,13 @@
 /**
  * The on-disk datastore (LevelDB) that holds the peer store, kad-dht's records and provider records, and our own
  * bookkeeping. It sees every write kad-dht makes, which is the one place to
- *  - cap provider records per key (stock kad-dht keeps every provider it is sent), and
- *  - report records and provider records as they are stored (including those stored by remote peers).
+ *  - cap provider records per key (stock kad-dht keeps every provider it is sent),
+ *  - report records and provider records as they are stored (including those stored by remote peers), and
+ *  - order the writes of one key, so that a check made before a write still holds when it lands.
  */
+import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { LevelDatastore } from 'datastore-level'
+import { equals } from 'uint8arrays'
 import { Key } from 'interface-datastore'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -21,8 +24,23 @@ export interface StoreObserver {
   provider?(key: Key): void
 }
 
+/** Runs against the copy held when a validated record is written; throws to refuse the write. */
+export type HeldRecordCheck = (held: Uint8Array | null) => Promise<void>
+
 export class SwarmDatastore extends LevelDatastore {
   observer: StoreObserver = {}
+  /**
+   * The tail of the writes under way, per record key and per provider key. A check and the write it allows must not
+   * interleave with another write of the same key: kad-dht handles every stream (and every provider of one message)
+   * at once, so without this
+   *  - many new providers arriving together all count the same free room and all get in (seen: 81 providers held
+   *    with a cap of 64, from 80 identities sending ADD_PROVIDER at once), and
+   *  - a replayed copy of the record held, validated just before a newer version is written, lands on top of it
+   *    (seen: 14 of 15 updates rolled back while a hostile peer re-sent the current version in a loop).
+   */
+  private readonly writes = new Map<string, Promise<unknown>>()
+  /** Checks the validator left for the write kad-dht is about to make (see guardRecordWrite), per record key. */
+  private readonly guards = new Map<string, Array<{ envelope: Uint8Array; check: HeldRecordCheck }>>()
 
   constructor(
     path: string,
@@ -33,12 +51,69 @@ export class SwarmDatastore extends LevelDatastore {
 
   override async put(key: Key, value: Uint8Array, options?: AbortOptions): Promise<Key> {
     const text = key.toString()
-    const isProvider = text.startsWith(PROVIDER_PREFIX)
-    if (isProvider) await this.checkProviderRoom(key, options)
-    const stored = await super.put(key, value, options)
-    if (isProvider) this.observer.provider?.(key)
-    else if (text.startsWith(RECORD_PREFIX)) this.observer.record?.(key, value)
-    return stored
+    if (text.startsWith(PROVIDER_PREFIX)) {
+      return this.inOrder(key.parent().toString(), async () => {
+        await this.checkProviderRoom(key, options)
+        const stored = await super.put(key, value, options)
+        this.observer.provider?.(key)
+        return stored
+      })
+    }
+    if (text.startsWith(RECORD_PREFIX)) {
+      // Taken now, before any await: the write it was left for is the one being made in this turn.
+      const check = this.takeGuard(text, value)
+      return this.inOrder(text, async () => {
+        if (check != null) await check(await this.get(key, options).catch(() => null))
+        const stored = await super.put(key, value, options)
+        this.observer.record?.(key, value)
+        return stored
+      })
+    }
+    return super.put(key, value, options)
+  }
+
+  /**
+   * Leaves a check for the write of `envelope` under `key` that kad-dht's PUT_VALUE handler makes as soon as its
+   * validator approved the record (in the same turn of the event loop). The check then runs against the copy held at
+   * the time of the write, in order with every other write of the key. Checks not used by the end of the turn lapse
+   * (validations on the read path are not followed by a write), so a later local write is never held to them.
+   */
+  guardRecordWrite(key: Key, envelope: Uint8Array, check: HeldRecordCheck): void {
+    const text = key.toString()
+    const entry = { envelope, check }
+    this.guards.set(text, [...(this.guards.get(text) ?? []), entry])
+    setImmediate(() => {
+      const left = (this.guards.get(text) ?? []).filter((e) => e !== entry)
+      if (left.length > 0) this.guards.set(text, left)
+      else this.guards.delete(text)
+    })
+  }
+
+  private takeGuard(text: string, stored: Uint8Array): HeldRecordCheck | null {
+    const waiting = this.guards.get(text)
+    if (waiting == null) return null
+    let envelope: Uint8Array
+    try {
+      envelope = DhtRecord.deserialize(stored).value
+    } catch {
+      return null
+    }
+    const i = waiting.findIndex((e) => equals(e.envelope, envelope))
+    if (i < 0) return null
+    const [entry] = waiting.splice(i, 1)
+    if (waiting.length === 0) this.guards.delete(text)
+    return entry!.check
+  }
+
+  /** Runs `write` after every earlier write of the same queue, whether those succeeded or were refused. */
+  private async inOrder<T>(queue: string, write: () => Promise<T>): Promise<T> {
+    const result = (this.writes.get(queue) ?? Promise.resolve()).then(write)
+    const tail = result.catch(() => {})
+    this.writes.set(queue, tail)
+    void tail.then(() => {
+      if (this.writes.get(queue) === tail) this.writes.delete(queue)
+    })
+    return result
   }
 
   /** A provider already held may refresh its record; a new one is refused once the key is full. */
