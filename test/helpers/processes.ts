@@ -17,20 +17,38 @@ export interface ServeProcess {
   dataDir: string
   child: ChildProcess
   output: string[]
+  /** Resolves when the process has exited: its exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+export interface StartServeOptions {
+  /**
+   * A command the serve process runs under, e.g. ['ip', 'netns', 'exec', 'ns1'] to start it inside a network
+   * namespace (the prefix must exec the process in place, so that signals reach serve itself).
+   */
+  prefix?: string[]
 }
 
 const env = (): NodeJS.ProcessEnv => ({ ...process.env, SWARM_INSPECTOR_PASSPHRASE: PASSPHRASE })
 
-export async function startServe(dataDir: string, extra: string[] = []): Promise<ServeProcess> {
+export async function startServe(
+  dataDir: string,
+  extra: string[] = [],
+  options: StartServeOptions = {}
+): Promise<ServeProcess> {
   // Loopback and free ports unless the test names its own.
   const listen = extra.includes('--listen') ? [] : ['--listen', '/ip4/127.0.0.1/tcp/0']
   const api = extra.includes('--api') ? [] : ['--api', '127.0.0.1:0']
   const args = [BIN, 'serve', '--data', dataDir, ...listen, '--no-mdns', '--no-quic', ...api, ...extra]
-  const child = spawn(process.execPath, args, { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath]
+  const child = spawn(command!, [...prefixArgs, ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] })
   const output: string[] = []
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal }))
+  )
+  const exited = ended.then(({ code }) => code)
   const lines = createInterface({ input: child.stdout! })
   const info = await new Promise<{ url: string; peerId: string; addresses: string[] }>((resolve, reject) => {
     const addresses: string[] = []
@@ -56,6 +74,7 @@ export async function startServe(dataDir: string, extra: string[] = []): Promise
     dataDir,
     child,
     output,
+    exited: ended,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode == null) child.kill(signal)
       return exited

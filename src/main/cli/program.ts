@@ -2,7 +2,7 @@
  * The command line: `serve` runs a peer; every other command is a client of a running peer's API.
  * Exit codes: 0 ok, 1 not found, 2 bad usage or invalid input, 3 API unreachable, 4 the operation failed.
  */
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
@@ -22,6 +22,12 @@ export interface CliIo {
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
+const positiveSeconds = (value: string): number => {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 7 * 86_400)
+    throw new InvalidArgumentError('must be a number of seconds from 1 to 604800')
+  return seconds
+}
 
 interface ClientFlags {
   api: string
@@ -50,6 +56,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     .option('--bootstrap <multiaddr>', 'bootstrap peer address with /p2p/<id> (repeatable)', collect, [])
     .option('--no-mdns', 'do not discover peers by multicast DNS')
     .option('--no-quic', 'do not load the QUIC transport')
+    .option(
+      '--republish-interval <seconds>',
+      'how often this peer republishes its records and re-announces what it provides (default 3600)',
+      positiveSeconds
+    )
     .option('--api <host:port>', 'local API address; beyond loopback needs a token', DEFAULT_API)
     .option('--api-token-file <file>', `API token file (or $${API_TOKEN_ENV})`)
     .option('--passphrase-file <file>', 'identity passphrase file (or $SWARM_INSPECTOR_PASSPHRASE)')

@@ -22,6 +22,8 @@ export interface ServeOptions {
   bootstrap: string[]
   mdns: boolean
   quic: boolean
+  /** Seconds between republishing this peer's records and re-announcing its provider records. */
+  republishInterval?: number
   api: string
   protocol?: string
   namespace?: string
@@ -127,7 +129,15 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     dataDir: options.data ?? process.env[DATA_ENV] ?? join(homedir(), '.swarm-inspector'),
     passphrase,
     settings,
-    peer: { quic: options.quic },
+    peer: {
+      quic: options.quic,
+      ...(options.republishInterval != null
+        ? {
+            republishIntervalMs: options.republishInterval * 1000,
+            reprovideIntervalMs: options.republishInterval * 1000
+          }
+        : {})
+    },
     ...(token != null ? { apiToken: token } : {}),
     ...(uiBuilt ? { ui } : {})
   })
