@@ -38,6 +38,16 @@ export class QueryLog {
     return new QueryRecorder(trace, target, this.emit)
   }
 
+  /** One trace as it stands (not a copy): for callers that read a query they just ran. */
+  get(id: string): QueryTrace | undefined {
+    return this.traces.find((t) => t.id === id)
+  }
+
+  /** The most recent trace of a kind. */
+  latest(kind: QueryKind): QueryTrace | undefined {
+    return this.traces.findLast((t) => t.kind === kind)
+  }
+
   list(): QueryTrace[] {
     return this.traces.map((t) => ({ ...t, steps: [...t.steps] }))
   }

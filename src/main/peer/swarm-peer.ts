@@ -34,6 +34,8 @@ import type {
   ProviderFound,
   ProviderKeyView,
   ProviderRecordsView,
+  QueryKind,
+  QueryTrace,
   StoredRecordView
 } from '../../shared/views.ts'
 import { Bookkeeping, type TopicKey } from './bookkeeping.ts'
@@ -45,7 +47,7 @@ import { checkProviderReplicas, checkRecordReplicas } from './replication-check.
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { QueryLog, traced } from './query-log.ts'
-import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
+import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView } from './routing-table-view.ts'
 import { ClockSkews, serveClock } from './clock-skew.ts'
@@ -405,6 +407,16 @@ export class SwarmPeer implements PeerServiceHandlers {
 
   queries: PeerServiceHandlers['queries'] = async () => this.queryLog.list()
 
+  /** One query's trace, by the id a put/get/provide returned (for in-process callers such as the swarm lab). */
+  queryTrace(id: string): QueryTrace | undefined {
+    return this.queryLog.get(id)
+  }
+
+  /** The most recent query of a kind (a provider lookup streams results and returns no id). */
+  lastQuery(kind: QueryKind): QueryTrace | undefined {
+    return this.queryLog.latest(kind)
+  }
+
   events: PeerServiceHandlers['events'] = (_input, options) => {
     const queue = pushable<PeerEvent>({ objectMode: true })
     const unsubscribe = this.subscribe((event) => queue.push(event))
@@ -519,25 +531,46 @@ export class SwarmPeer implements PeerServiceHandlers {
     queryId: string
   }> {
     const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
-    let best: { value: Uint8Array; from: PeerId } | null = null
+    // kad-dht's get includes this node's own copy, and yields its pick last.
+    const candidates: { value: Uint8Array; from: string }[] = []
     try {
       for await (const event of traced(
         recorder,
         this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
         options.signal
       )) {
-        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
+        if (event.name === 'VALUE') candidates.push({ value: event.value, from: event.from.toString() })
       }
     } catch (err) {
       throw lookupFailed('get', err, options)
     }
+    const best = await this.newestValid(target.dhtKey, candidates)
     if (best == null) {
       recorder.finish('not-found', null)
       return { found: null, queryId: recorder.id }
     }
-    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
-    recorder.finish('ok', `from ${best.from.toString()}`)
-    return { found: { record, envelope: best.value, from: best.from.toString() }, queryId: recorder.id }
+    recorder.finish('ok', `from ${best.from}`)
+    return { found: best, queryId: recorder.id }
+  }
+
+  /** The newest of the versions a lookup collected that passes validation (each distinct envelope checked once). */
+  private async newestValid(
+    dhtKey: Uint8Array,
+    candidates: { value: Uint8Array; from: string }[]
+  ): Promise<{ record: SignedRecord; envelope: Uint8Array; from: string } | null> {
+    let best: { record: SignedRecord; envelope: Uint8Array; from: string } | null = null
+    const checked: Uint8Array[] = []
+    for (const { value, from } of candidates) {
+      if (checked.some((seen) => equals(seen, value))) continue
+      checked.push(value)
+      try {
+        const record = await openRecord(dhtKey, value, { limits: this.settings.limits })
+        if (best == null || compareRecords(record, best.record) > 0) best = { record, envelope: value, from }
+      } catch {
+        // An invalid or expired copy from one peer does not hide a valid one from another.
+      }
+    }
+    return best
   }
 
   /**
@@ -596,7 +629,8 @@ export class SwarmPeer implements PeerServiceHandlers {
    * Republishes the records this node put, so they reach the peers now closest to them (churn) and do not expire.
    * While this node's version is the newest in the swarm it is sent again as it is (same time and signature, so it
    * can never overwrite a newer write that crosses it); only past half its lifetime is it re-signed with a fresh
-   * time. Once another publisher has written the key, this node stops republishing it.
+   * time. Once another publisher has written the key, this node stops republishing it. Then the keys this node
+   * provides are announced again.
    */
   async republish(): Promise<void> {
     const self = this.node.peerId.toString()
@@ -617,6 +651,26 @@ export class SwarmPeer implements PeerServiceHandlers {
       } catch {
         // A failed round is retried at the next interval; the trace shows what went wrong.
       }
+    }
+    await this.reannounce()
+  }
+
+  /**
+   * Announces again every key this node provides, to the peers now closest to it. kad-dht's reprovider only
+   * re-announces near a record's expiry (48 h), so after churn the surviving close peers would not learn of it.
+   */
+  private async reannounce(): Promise<void> {
+    const self = this.peerId.toString()
+    const provided: TopicKey[] = []
+    for await (const key of this.datastore.queryKeys({ prefix: `${DHT_PREFIX}/provider/` })) {
+      const parsed = parseProviderDatastoreKey(key)
+      if (parsed?.peerId !== self) continue
+      const known = await this.bookkeeping.keyFor(parsed.multihash)
+      if (known != null) provided.push(known)
+    }
+    for (const { topic, key } of provided) {
+      if (this.shutdown.signal.aborted) return
+      await this.provide({ topic, key }, { signal: this.shutdown.signal }).catch(() => {})
     }
   }
 

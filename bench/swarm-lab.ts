@@ -1,0 +1,155 @@
+/**
+ * The swarm lab benchmark: for each swarm size, a swarm of our peers and a swarm of stock kad-dht peers, each over
+ * several worker processes on loopback, measured side by side with the same workload. Prints a table with the
+ * ratios ours/stock and writes bench/results/swarm-lab.json.
+ *   npm run bench:lab -- [--sizes 10,50,100,200] [--impls ours,stock] [--ops 40]
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { utf8 } from '../src/shared/bytes.ts'
+import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
+import { machine, mean, percentiles } from '../lab/stats.ts'
+import { SwarmLab } from '../lab/swarm-lab.ts'
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10,50,100,200' },
+    impls: { type: 'string', default: 'ours,stock' },
+    ops: { type: 'string', default: '40' },
+    out: { type: 'string', default: 'bench/results/swarm-lab.json' }
+  }
+})
+const sizes = values.sizes.split(',').map(Number)
+const impls = values.impls.split(',') as LabImpl[]
+const ops = Number(values.ops)
+
+/** A seeded generator, so both implementations get the same sequence of peers and keys. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
+  }
+}
+
+async function runOne(impl: LabImpl, n: number) {
+  const workers = Math.min(4, Math.max(2, Math.ceil(n / 25)))
+  const started = performance.now()
+  const lab = await SwarmLab.start({ impl, peers: n, workers })
+  const startMs = performance.now() - started
+  try {
+    const converged = await lab.converge(1, impl === 'stock' ? 15_000 : 30_000)
+    const random = rng(n)
+    const pick = (): number => Math.floor(random() * n)
+    const puts: LookupSample[] = []
+    const gets: LookupSample[] = []
+    const keys: { key: string; value: Uint8Array }[] = []
+    for (let i = 0; i < ops; i++) {
+      const key = `k-${n}-${i}`
+      const value = utf8.encode(`value ${i} for a swarm of ${n}`)
+      keys.push({ key, value })
+      puts.push(await lab.put(pick(), 'bench', key, value))
+    }
+    for (const { key, value } of keys) gets.push(await lab.get(pick(), 'bench', key, value))
+    const provides: LookupSample[] = []
+    const finds: Awaited<ReturnType<SwarmLab['findProviders']>>[] = []
+    for (let i = 0; i < Math.ceil(ops / 4); i++) {
+      const provider = pick()
+      provides.push(await lab.provide(provider, 'bench', `p-${i}`))
+      finds.push(await lab.findProviders(pick(), 'bench', `p-${i}`, [lab.peers[provider]!.id]))
+    }
+    const usage = await lab.usage()
+    const join = await lab.join(workers - 1, 0.9, 15_000)
+    const lookups = [...gets, ...finds]
+    const ms = (xs: LookupSample[]) => percentiles(xs.map((s) => s.ms))
+    return {
+      impl,
+      peers: n,
+      workers,
+      putMs: ms(puts),
+      getMs: ms(gets),
+      provideMs: ms(provides),
+      findProvidersFirstMs: percentiles(finds.flatMap((f) => (f.firstMs != null ? [f.firstMs] : []))),
+      findProvidersMs: ms(finds),
+      successRate: lookups.filter((s) => s.ok).length / lookups.length,
+      putSuccessRate: puts.filter((s) => s.ok).length / puts.length,
+      contactedPerLookup: mean(lookups.map((s) => s.contacted)),
+      roundsPerLookup: mean(lookups.map((s) => s.rounds)),
+      contactedPerPut: mean(puts.map((s) => s.contacted)),
+      rssMbPerPeer: usage.rssMbPerPeer,
+      heapMbPerPeer: usage.heapMbPerPeer,
+      cpuMsPerPeer: usage.cpuMsPerPeer,
+      swarmStartMs: startMs,
+      convergeMs: converged.ms,
+      tableFill: { mean: converged.mean, min: converged.min },
+      joinFirstEntryMs: join.firstEntryMs,
+      joinTo90PercentMs: join.targetMs,
+      joinToFullTableMs: join.fullMs,
+      joinFill: join.fill,
+      errors: [...puts, ...lookups].flatMap((s) => (s.error != null ? [s.error] : [])).slice(0, 5)
+    }
+  } finally {
+    await lab.stop()
+  }
+}
+
+type Run = Awaited<ReturnType<typeof runOne>>
+const runs: Run[] = []
+const benchStarted = performance.now()
+for (const n of sizes) {
+  for (const impl of impls) {
+    const run = await runOne(impl, n)
+    runs.push(run)
+    console.error(
+      `${impl} N=${n}: put p50 ${run.putMs.p50.toFixed(1)} ms, get p50 ${run.getMs.p50.toFixed(1)} ms p99 ${run.getMs.p99.toFixed(1)} ms, ` +
+        `rounds ${run.roundsPerLookup.toFixed(2)}, success ${(run.successRate * 100).toFixed(0)} %, ` +
+        `fill ${(run.tableFill.mean * 100).toFixed(0)} %, rss ${run.rssMbPerPeer.toFixed(1)} MB/peer`
+    )
+  }
+}
+
+const fmt = (x: number | null | undefined, digits = 1): string =>
+  x == null || Number.isNaN(x) ? '—' : x.toFixed(digits)
+const rows: [string, (r: Run) => number | null][] = [
+  ['put p50 ms', (r) => r.putMs.p50],
+  ['put p95 ms', (r) => r.putMs.p95],
+  ['put p99 ms', (r) => r.putMs.p99],
+  ['get p50 ms', (r) => r.getMs.p50],
+  ['get p95 ms', (r) => r.getMs.p95],
+  ['get p99 ms', (r) => r.getMs.p99],
+  ['findProviders first p50 ms', (r) => r.findProvidersFirstMs.p50],
+  ['findProviders first p95 ms', (r) => r.findProvidersFirstMs.p95],
+  ['findProviders done p50 ms', (r) => r.findProvidersMs.p50],
+  ['peers contacted / lookup', (r) => r.contactedPerLookup],
+  ['rounds / lookup', (r) => r.roundsPerLookup],
+  ['lookup success %', (r) => r.successRate * 100],
+  ['RSS MB / peer', (r) => r.rssMbPerPeer],
+  ['CPU ms / peer', (r) => r.cpuMsPerPeer],
+  ['table fill %', (r) => r.tableFill.mean * 100],
+  ['join: first entry ms', (r) => r.joinFirstEntryMs],
+  ['join: 90 % of ideal ms', (r) => r.joinTo90PercentMs],
+  ['join: full table ms', (r) => r.joinToFullTableMs]
+]
+for (const n of sizes) {
+  const ours = runs.find((r) => r.impl === 'ours' && r.peers === n)
+  const stock = runs.find((r) => r.impl === 'stock' && r.peers === n)
+  console.log(`\nN = ${n} peers (${ours?.workers ?? stock?.workers} processes)`)
+  console.log(
+    `${'figure'.padEnd(28)}${'ours'.padStart(10)}${'stock'.padStart(10)}${'ours/stock'.padStart(12)}`
+  )
+  for (const [label, get] of rows) {
+    const a = ours != null ? get(ours) : null
+    const b = stock != null ? get(stock) : null
+    const ratio = a != null && b != null && b !== 0 ? fmt(a / b, 2) : '—'
+    console.log(`${label.padEnd(28)}${fmt(a).padStart(10)}${fmt(b).padStart(10)}${ratio.padStart(12)}`)
+  }
+}
+const result = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  durationS: (performance.now() - benchStarted) / 1000,
+  runs
+}
+await mkdir('bench/results', { recursive: true })
+await writeFile(values.out, JSON.stringify(result, null, 2) + '\n')
+console.log(`\nwritten to ${values.out} (${result.durationS.toFixed(0)} s)`)

@@ -1,0 +1,34 @@
+/**
+ * What the lab needs from a peer, whichever DHT it runs: timed operations that report how they travelled, and its
+ * routing table. The two implementations (ours-peer.ts, stock-peer.ts) measure through the same trace code.
+ */
+import type { QueryStep } from '../src/shared/views.ts'
+import { traceRounds } from '../src/shared/trace-rounds.ts'
+import type { LookupSample, ProvidersSample } from './lab-protocol.ts'
+
+export interface LabPeer {
+  readonly id: string
+  addrs(): string[]
+  /** Peer ids in the routing table the peer's lookups start from. */
+  table(): string[]
+  put(topic: string, key: string, value: Uint8Array): Promise<LookupSample>
+  get(topic: string, key: string, expect: Uint8Array | null): Promise<LookupSample>
+  provide(topic: string, key: string): Promise<LookupSample>
+  findProviders(topic: string, key: string, expect: string[]): Promise<ProvidersSample>
+  republish(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** Peers contacted and rounds, from a query's trace steps (the same reading the UI's trace picture makes). */
+export function travelled(steps: QueryStep[]): Pick<LookupSample, 'contacted' | 'rounds'> {
+  const { peers, rounds } = traceRounds(steps)
+  return { contacted: peers.length, rounds }
+}
+
+export const failed = (started: number, err: unknown): LookupSample => ({
+  ms: performance.now() - started,
+  ok: false,
+  contacted: 0,
+  rounds: 0,
+  error: (err as Error).message
+})
