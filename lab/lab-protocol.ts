@@ -41,8 +41,6 @@ export interface WorkerInit {
   republishIntervalMs?: number
   /** Ours: k, the bucket size and replication factor. @default 20 */
   kBucketSize?: number
-  /** Start the peers one by one (default) or all at once. */
-  parallelStart?: boolean
 }
 
 export interface WorkerUsage {

@@ -37,16 +37,10 @@ type Handlers = { [K in LabOp]: (input: LabCommands[K]['in']) => Promise<LabComm
 const handlers: Handlers = {
   async start(init) {
     settings = init
-    if (init.parallelStart === true) {
-      peers.push(
-        ...(await Promise.all(Array.from({ length: init.peers }, () => startPeer(init, init.bootstrap))))
-      )
-    } else {
-      for (let i = 0; i < init.peers; i++) {
-        // With no bootstrap given, the worker's first peer bootstraps the rest (the swarm's seed worker).
-        const bootstrap = init.bootstrap.length > 0 || peers[0] == null ? init.bootstrap : peers[0].addrs()
-        peers.push(await startPeer(init, bootstrap))
-      }
+    for (let i = 0; i < init.peers; i++) {
+      // With no bootstrap given, the worker's first peer bootstraps the rest (the swarm's seed worker).
+      const bootstrap = init.bootstrap.length > 0 || peers[0] == null ? init.bootstrap : peers[0].addrs()
+      peers.push(await startPeer(init, bootstrap))
     }
     return peers.map((p) => ({ id: p.id, addrs: p.addrs() }))
   },

@@ -47,7 +47,7 @@ import { checkProviderReplicas, checkRecordReplicas } from './replication-check.
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { QueryLog, traced } from './query-log.ts'
-import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
+import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView } from './routing-table-view.ts'
 import { ClockSkews, serveClock } from './clock-skew.ts'
@@ -531,46 +531,25 @@ export class SwarmPeer implements PeerServiceHandlers {
     queryId: string
   }> {
     const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
-    // kad-dht's get includes this node's own copy, and yields its pick last.
-    const candidates: { value: Uint8Array; from: string }[] = []
+    let best: { value: Uint8Array; from: PeerId } | null = null
     try {
       for await (const event of traced(
         recorder,
         this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
         options.signal
       )) {
-        if (event.name === 'VALUE') candidates.push({ value: event.value, from: event.from.toString() })
+        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
       }
     } catch (err) {
       throw lookupFailed('get', err, options)
     }
-    const best = await this.newestValid(target.dhtKey, candidates)
     if (best == null) {
       recorder.finish('not-found', null)
       return { found: null, queryId: recorder.id }
     }
-    recorder.finish('ok', `from ${best.from}`)
-    return { found: best, queryId: recorder.id }
-  }
-
-  /** The newest of the versions a lookup collected that passes validation (each distinct envelope checked once). */
-  private async newestValid(
-    dhtKey: Uint8Array,
-    candidates: { value: Uint8Array; from: string }[]
-  ): Promise<{ record: SignedRecord; envelope: Uint8Array; from: string } | null> {
-    let best: { record: SignedRecord; envelope: Uint8Array; from: string } | null = null
-    const checked: Uint8Array[] = []
-    for (const { value, from } of candidates) {
-      if (checked.some((seen) => equals(seen, value))) continue
-      checked.push(value)
-      try {
-        const record = await openRecord(dhtKey, value, { limits: this.settings.limits })
-        if (best == null || compareRecords(record, best.record) > 0) best = { record, envelope: value, from }
-      } catch {
-        // An invalid or expired copy from one peer does not hide a valid one from another.
-      }
-    }
-    return best
+    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
+    recorder.finish('ok', `from ${best.from.toString()}`)
+    return { found: { record, envelope: best.value, from: best.from.toString() }, queryId: recorder.id }
   }
 
   /**
