@@ -17,7 +17,6 @@ import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
-import { withPeerStoreCache } from './peer-store-cache.ts'
 
 export type SwarmServices = { dht: KadDHT; identify: Identify; ping: Ping }
 export type SwarmLibp2p = Libp2p<SwarmServices>
@@ -82,7 +81,7 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
 
   const node = await createLibp2p({
     privateKey: init.privateKey,
-    datastore: withPeerStoreCache(init.datastore),
+    datastore: init.datastore,
     start: false,
     addresses: { listen },
     transports,

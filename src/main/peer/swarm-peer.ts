@@ -46,6 +46,7 @@ import { parseSwarmKey } from './swarm-key.ts'
 import { checkProviderReplicas, checkRecordReplicas } from './replication-check.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
+import { withPeerStoreCache, type PeerStoreCache } from './peer-store-cache.ts'
 import { QueryLog, traced } from './query-log.ts'
 import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
@@ -109,6 +110,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     readonly node: SwarmLibp2p,
     private readonly privateKey: PrivateKey,
     private readonly datastore: SwarmDatastore,
+    private readonly peerStore: PeerStoreCache<SwarmDatastore>,
     private readonly settings: Required<Omit<SwarmPeerInit, 'passphrase' | 'limits'>> & {
       limits: RecordLimits
     },
@@ -150,12 +152,13 @@ export class SwarmPeer implements PeerServiceHandlers {
       settings.limits.maxProvidersPerKey
     )
     await datastore.open()
+    const peerStore = withPeerStoreCache(datastore)
     try {
       const rules = createRecordRules({ namespace: settings.namespace, limits: settings.limits, datastore })
       const ports = await avoidTakenPorts(settings.listen)
       const { node, transports, notes } = await createLibp2pNode({
         privateKey,
-        datastore,
+        datastore: peerStore.datastore,
         listen: ports.listen,
         bootstrap: settings.bootstrap,
         mdns: settings.mdns,
@@ -170,7 +173,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         reprovideIntervalMs: settings.reprovideIntervalMs,
         swarmKey: swarmKey?.file ?? null
       })
-      const peer = new SwarmPeer(node, privateKey, datastore, settings, transports, [
+      const peer = new SwarmPeer(node, privateKey, datastore, peerStore, settings, transports, [
         ...ports.notes,
         ...notes
       ])
@@ -181,6 +184,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       peer.scheduleRepublish()
       return peer
     } catch (err) {
+      await peerStore.close().catch(() => {})
       await datastore.close().catch(() => {})
       throw err
     }
@@ -192,6 +196,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       clearTimeout(this.republishTimer)
       this.shutdown.abort()
       await this.node.stop()
+      await this.peerStore.close()
       await this.datastore.close()
     })()
     return this.stopping
