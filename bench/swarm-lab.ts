@@ -38,7 +38,7 @@ async function runOne(impl: LabImpl, n: number) {
   const lab = await SwarmLab.start({ impl, peers: n, workers })
   const startMs = performance.now() - started
   try {
-    const converged = await lab.converge(1, impl === 'stock' ? 15_000 : 30_000)
+    const converged = await lab.converge(1, 60_000)
     const random = rng(n)
     const pick = (): number => Math.floor(random() * n)
     const puts: LookupSample[] = []

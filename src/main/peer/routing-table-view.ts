@@ -19,6 +19,9 @@ interface KadRoutingTable {
   kBucketSize: number
   size: number
   kb: { toIterable(): Iterable<{ kadId: Uint8Array; peerId: PeerId; lastPing: number }> }
+  /** Adds a peer (after pinging it when it is new); the one door into the table. */
+  add(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<void>
+  find(peerId: PeerId): Promise<PeerId | undefined>
   addEventListener(type: 'peer:add' | 'peer:remove', listener: (event: CustomEvent<PeerId>) => void): void
 }
 
@@ -27,6 +30,8 @@ export function kadRoutingTable(dht: KadDHT): KadRoutingTable {
   if (
     table == null ||
     typeof table.kb?.toIterable !== 'function' ||
+    typeof table.add !== 'function' ||
+    typeof table.find !== 'function' ||
     typeof table.addEventListener !== 'function'
   ) {
     throw new Error(

@@ -52,6 +52,7 @@ import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './recor
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView } from './routing-table-view.ts'
 import { ClockSkews, serveClock } from './clock-skew.ts'
+import { DEFAULT_IP_DIVERSITY, IpDiversityFilter, type IpDiversityOptions } from './ip-diversity.ts'
 import { DHT_PREFIX, Key, SwarmDatastore } from './swarm-datastore.ts'
 import { varintTime } from './varint-time.ts'
 
@@ -77,6 +78,11 @@ export interface SwarmPeerInit {
   republishIntervalMs?: number
   /** How often provider records are checked for reproviding (kad-dht reprovider). @default 1 hour */
   reprovideIntervalMs?: number
+  /**
+   * At most so many routing-table peers per address range (public addresses by default); null turns it off.
+   * @default DEFAULT_IP_DIVERSITY
+   */
+  ipDiversity?: IpDiversityOptions | null
   /** Peers per k-bucket. @default 20 */
   kBucketSize?: number
   /** @default 300 */
@@ -102,6 +108,8 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly verdicts = new Map<string, 'valid' | 'invalid'>()
   private readonly bookkeeping: Bookkeeping
   private readonly shutdown = new AbortController()
+  /** Keeps any one address range from filling the routing table (null when turned off). */
+  readonly diversity: IpDiversityFilter | null
   private republishTimer: NodeJS.Timeout | undefined
   private readonly startedAt = Date.now()
   private stopping: Promise<void> | undefined
@@ -121,6 +129,10 @@ export class SwarmPeer implements PeerServiceHandlers {
     this.clocks = new ClockSkews(node, this.shutdown.signal)
     this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
     this.bookkeeping = new Bookkeeping(datastore)
+    this.diversity =
+      settings.ipDiversity != null
+        ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
+        : null
   }
 
   /** Creates the data directory, identity and datastore, then starts the node. */
@@ -136,6 +148,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       limits: { ...DEFAULT_LIMITS, ...init.limits },
       republishIntervalMs: init.republishIntervalMs ?? HOUR,
       reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
+      ipDiversity: init.ipDiversity === undefined ? DEFAULT_IP_DIVERSITY : init.ipDiversity,
       kBucketSize: init.kBucketSize ?? 20,
       maxConnections: init.maxConnections ?? 300,
       agent: init.agent ?? AGENT,
@@ -181,6 +194,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       peer.wireEvents()
       await serveClock(node)
       await node.start()
+      peer.keepJoined()
       peer.scheduleRepublish()
       return peer
     } catch (err) {
@@ -656,6 +670,22 @@ export class SwarmPeer implements PeerServiceHandlers {
       if (this.shutdown.signal.aborted) return
       await this.provide({ topic, key }, { signal: this.shutdown.signal }).catch(() => {})
     }
+  }
+
+  /**
+   * libp2p dials the bootstrap peers once, at start. A dial that fails then (a bootstrap peer still starting, or
+   * swamped by a swarm joining at once — seen in the swarm lab) would leave this peer alone for good; so while the
+   * routing table is empty, the bootstrap peers are dialled again every few seconds.
+   */
+  private keepJoined(): void {
+    if (this.settings.bootstrap.length === 0) return
+    const timer = setInterval(() => {
+      if (this.routing.size > 0) return
+      for (const address of this.settings.bootstrap)
+        void this.node.dial(multiaddr(address), { signal: this.shutdown.signal }).catch(() => {})
+    }, 3_000)
+    timer.unref()
+    this.shutdown.signal.addEventListener('abort', () => clearInterval(timer), { once: true })
   }
 
   private scheduleRepublish(): void {

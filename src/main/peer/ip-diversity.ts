@@ -1,0 +1,117 @@
+/**
+ * An IP-diversity filter for the routing table, after go-libp2p's peerdiversity filter (stock js kad-dht has none).
+ *
+ * A Sybil attacker can mint identities for free but not addresses: many identities from one address range try to
+ * fill an honest peer's table so that its lookups go through them. The filter groups peers by the network prefix of
+ * the address they announce (/16 for IPv4 and /32 for IPv6 by default, as go-libp2p does) and admits at most
+ * `maxPerGroup` peers of one group into the table. Private, loopback and link-local addresses are exempt unless
+ * `includePrivate` is set: a swarm of robots on one LAN shares one subnet, and filtering it would cripple the swarm.
+ *
+ * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
+ * other reads of kad-dht internals.
+ */
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { PeerId, PeerStore } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { isPrivateIp } from '@libp2p/utils'
+import { kadRoutingTable } from './routing-table-view.ts'
+
+export interface IpDiversityOptions {
+  /** Peers of one address group the table may hold. */
+  maxPerGroup: number
+  /** Prefix length that makes an IPv4 group. */
+  ipv4Prefix: number
+  /** Prefix length that makes an IPv6 group. */
+  ipv6Prefix: number
+  /** Group private and loopback addresses too (for tests, and swarms whose peers all sit on public addresses). */
+  includePrivate: boolean
+}
+
+export const DEFAULT_IP_DIVERSITY: IpDiversityOptions = {
+  maxPerGroup: 3,
+  ipv4Prefix: 16,
+  ipv6Prefix: 32,
+  includePrivate: false
+}
+
+/** The group of an address ("ip4/203.0/16"), or null when the address is exempt or carries no IP. */
+export function ipGroup(address: Multiaddr, options: IpDiversityOptions): string | null {
+  const [first] = address.getComponents()
+  if (first == null || first.value == null || (first.name !== 'ip4' && first.name !== 'ip6')) return null
+  if (!options.includePrivate && isPrivateIp(first.value) !== false) return null
+  if (first.name === 'ip4') {
+    const bits = first.value.split('.').reduce((n, octet) => (n << 8n) | BigInt(Number(octet)), 0n)
+    return `ip4/${prefixOf(bits, 32, options.ipv4Prefix)}/${options.ipv4Prefix}`
+  }
+  const bits = expandIpv6(first.value)
+  return bits == null ? null : `ip6/${prefixOf(bits, 128, options.ipv6Prefix)}/${options.ipv6Prefix}`
+}
+
+const prefixOf = (bits: bigint, width: number, prefix: number): string =>
+  (bits >> BigInt(width - prefix)).toString(16)
+
+function expandIpv6(text: string): bigint | null {
+  const [head = '', tail] = text.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail == null || tail === '' ? [] : tail.split(':')
+  if (right.at(-1)?.includes('.') === true || left.at(-1)?.includes('.') === true) return null
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  if (groups.length !== 8) return null
+  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || '0', 16)), 0n)
+}
+
+export class IpDiversityFilter {
+  /** Peers held (or being added) per group. */
+  private readonly members = new Map<string, Set<string>>()
+  private readonly groupOf = new Map<string, string>()
+  /** Peers turned away so far. */
+  refused = 0
+
+  constructor(
+    dht: KadDHT,
+    private readonly peerStore: PeerStore,
+    private readonly options: IpDiversityOptions
+  ) {
+    const table = kadRoutingTable(dht)
+    const add = table.add.bind(table)
+    table.add = async (peerId, addOptions) => {
+      const group = await this.admit(peerId)
+      if (group === false) {
+        this.refused++
+        return
+      }
+      try {
+        await add(peerId, addOptions)
+      } finally {
+        // Not in the table after all (it did not answer the ping, or its bucket was full): free its place.
+        if (group != null && (await table.find(peerId)) == null) this.release(peerId.toString())
+      }
+    }
+    table.addEventListener('peer:remove', (event) => this.release(event.detail.toString()))
+  }
+
+  /** The peer's group when it may join (null: exempt), false when its group is full. */
+  private async admit(peerId: PeerId): Promise<string | null | false> {
+    const id = peerId.toString()
+    const known = this.groupOf.get(id)
+    if (known != null) return known
+    const peer = await this.peerStore.get(peerId).catch(() => null)
+    const groups = (peer?.addresses ?? []).map((a) => ipGroup(a.multiaddr, this.options))
+    // A peer announcing no filtered address (only private ones, say) is exempt.
+    const group = groups.find((g) => g != null) ?? null
+    if (group == null) return null
+    const members = this.members.get(group) ?? new Set<string>()
+    if (members.size >= this.options.maxPerGroup) return false
+    members.add(id)
+    this.members.set(group, members)
+    this.groupOf.set(id, group)
+    return group
+  }
+
+  private release(id: string): void {
+    const group = this.groupOf.get(id)
+    if (group == null) return
+    this.groupOf.delete(id)
+    this.members.get(group)?.delete(id)
+  }
+}
