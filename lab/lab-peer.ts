@@ -6,6 +6,14 @@ import type { QueryStep } from '../src/shared/views.ts'
 import { traceRounds } from '../src/shared/trace-rounds.ts'
 import type { LookupSample, ProvidersSample } from './lab-protocol.ts'
 
+/**
+ * Every lab operation gives up after this long (and counts as failed): one lookup that never ends must not stall a
+ * whole benchmark (seen: a stock swarm of 100 sat idle on one).
+ */
+export const OP_TIMEOUT_MS = 30_000
+
+export const opSignal = (): AbortSignal => AbortSignal.timeout(OP_TIMEOUT_MS)
+
 export interface LabPeer {
   readonly id: string
   addrs(): string[]

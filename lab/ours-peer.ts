@@ -6,7 +6,7 @@ import { equals } from 'uint8arrays'
 import { SwarmPeer } from '../src/main/peer/swarm-peer.ts'
 import { kadRoutingTable } from '../src/main/peer/routing-table-view.ts'
 import { utf8 } from '../src/shared/bytes.ts'
-import { failed, travelled, type LabPeer } from './lab-peer.ts'
+import { failed, opSignal, travelled, type LabPeer } from './lab-peer.ts'
 import type { LookupSample, ProvidersSample } from './lab-protocol.ts'
 
 export const LAB_PASSPHRASE = 'swarm lab passphrase'
@@ -46,7 +46,10 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
     async put(topic, key, value) {
       const started = performance.now()
       try {
-        const { queryId, accepted } = await peer.putRecord({ topic, key: utf8.encode(key), value }, {})
+        const { queryId, accepted } = await peer.putRecord(
+          { topic, key: utf8.encode(key), value },
+          { signal: opSignal() }
+        )
         return sample(started, accepted > 0, queryId)
       } catch (err) {
         return failed(started, err)
@@ -55,7 +58,10 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
     async get(topic, key, expect) {
       const started = performance.now()
       try {
-        const { record, queryId } = await peer.getRecord({ topic, key: utf8.encode(key) }, {})
+        const { record, queryId } = await peer.getRecord(
+          { topic, key: utf8.encode(key) },
+          { signal: opSignal() }
+        )
         const ok = expect == null ? record == null : record != null && equals(record.value, expect)
         return sample(started, ok, queryId)
       } catch (err) {
@@ -65,7 +71,10 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
     async provide(topic, key) {
       const started = performance.now()
       try {
-        const { queryId, sentTo } = await peer.provide({ topic, key: utf8.encode(key) }, {})
+        const { queryId, sentTo } = await peer.provide(
+          { topic, key: utf8.encode(key) },
+          { signal: opSignal() }
+        )
         return sample(started, sentTo > 0, queryId)
       } catch (err) {
         return failed(started, err)
@@ -76,7 +85,10 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
       const found: string[] = []
       let firstMs: number | null = null
       try {
-        for await (const provider of peer.getProviders({ topic, key: utf8.encode(key) }, {})) {
+        for await (const provider of peer.getProviders(
+          { topic, key: utf8.encode(key) },
+          { signal: opSignal() }
+        )) {
           found.push(provider.peerId)
           if (firstMs == null && expect.includes(provider.peerId)) firstMs = performance.now() - started
         }

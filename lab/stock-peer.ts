@@ -22,7 +22,7 @@ import { providerCid, recordKey } from '../src/main/peer/dht-keys.ts'
 import { kadIdOfKey } from '../src/main/peer/kad-id.ts'
 import { QueryLog, traced } from '../src/main/peer/query-log.ts'
 import { utf8 } from '../src/shared/bytes.ts'
-import { failed, travelled, type LabPeer } from './lab-peer.ts'
+import { failed, opSignal, travelled, type LabPeer } from './lab-peer.ts'
 import type { ProvidersSample } from './lab-protocol.ts'
 
 export const STOCK_PROTOCOL = '/swarm-lab-stock/kad/1.0.0'
@@ -63,7 +63,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
       const recorder = log.start('put', kadIdOfKey(dhtKey), topic, null)
       let stored = 0
       try {
-        for await (const event of traced(recorder, dht.put(dhtKey, value))) {
+        for await (const event of traced(recorder, dht.put(dhtKey, value, { signal: opSignal() }))) {
           if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') stored++
         }
       } catch (err) {
@@ -77,7 +77,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
       const recorder = log.start('get', kadIdOfKey(dhtKey), topic, null)
       let value: Uint8Array | null = null
       try {
-        for await (const event of traced(recorder, dht.get(dhtKey))) {
+        for await (const event of traced(recorder, dht.get(dhtKey, { signal: opSignal() }))) {
           if (event.name === 'VALUE') value = event.value
         }
       } catch (err) {
@@ -92,7 +92,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
       const recorder = log.start('provide', kadIdOfKey(cid.multihash.bytes), topic, null)
       let sent = 0
       try {
-        for await (const event of traced(recorder, dht.provide(cid))) {
+        for await (const event of traced(recorder, dht.provide(cid, { signal: opSignal() }))) {
           if (event.name === 'SEND_QUERY' && event.messageName === 'ADD_PROVIDER') sent++
         }
       } catch (err) {
@@ -107,7 +107,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
       const found: string[] = []
       let firstMs: number | null = null
       try {
-        for await (const event of traced(recorder, dht.findProviders(cid))) {
+        for await (const event of traced(recorder, dht.findProviders(cid, { signal: opSignal() }))) {
           if (event.name !== 'PROVIDER') continue
           for (const provider of event.providers) {
             const id = provider.id.toString()
