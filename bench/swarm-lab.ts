@@ -98,7 +98,14 @@ const runs: Run[] = []
 const benchStarted = performance.now()
 for (const n of sizes) {
   for (const impl of impls) {
-    const run = await runOne(impl, n)
+    let run: Run
+    try {
+      run = await runOne(impl, n)
+    } catch (err) {
+      // One run that fails (a stuck worker, say) is reported, and the others still run.
+      console.error(`${impl} N=${n}: run failed: ${(err as Error).message}`)
+      continue
+    }
     runs.push(run)
     console.error(
       `${impl} N=${n}: put p50 ${run.putMs.p50.toFixed(1)} ms, get p50 ${run.getMs.p50.toFixed(1)} ms p99 ${run.getMs.p99.toFixed(1)} ms, ` +

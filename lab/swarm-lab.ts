@@ -23,6 +23,8 @@ import type {
 
 const WORKER = fileURLToPath(new URL('./lab-worker.ts', import.meta.url))
 const REPO = fileURLToPath(new URL('..', import.meta.url))
+/** Longer than any one command takes when things work (a worker starting 50 peers takes about 20 s here). */
+const CALL_TIMEOUT_MS = 180_000
 
 export interface SwarmLabInit {
   impl: LabImpl
@@ -68,11 +70,26 @@ class LabWorker {
     })
   }
 
-  call<K extends LabOp>(op: K, input: LabCommands[K]['in']): Promise<LabCommands[K]['out']> {
+  /** Rejects after `timeoutMs`: a worker stuck on one command must not stall a whole run (seen once, idle). */
+  call<K extends LabOp>(
+    op: K,
+    input: LabCommands[K]['in'],
+    timeoutMs = CALL_TIMEOUT_MS
+  ): Promise<LabCommands[K]['out']> {
     if (this.exited) return Promise.reject(new Error('lab worker has exited'))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new Error(`lab worker did not answer ${op} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const settle =
+        <T>(f: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer)
+          f(v)
+        }
+      this.pending.set(id, { resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) })
       this.child.send({ id, op, input } satisfies LabRequest<K>)
     })
   }
