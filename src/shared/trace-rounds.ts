@@ -23,7 +23,7 @@ export function traceRounds(steps: QueryStep[]): { peers: TracePeer[]; rounds: n
   for (const step of steps) {
     if (step.kind === 'send' && !peers.has(step.peerId)) {
       const referrer = namedBy.get(step.peerId) ?? null
-      const round = referrer != null ? (peers.get(referrer)?.round ?? 0) + 1 : 1
+      const round = step.round ?? (referrer != null ? (peers.get(referrer)?.round ?? 0) + 1 : 1)
       peers.set(step.peerId, {
         peerId: step.peerId,
         round,

@@ -3,7 +3,10 @@
 export type SignatureState = 'valid' | 'invalid'
 
 export interface PutRecordResult {
-  /** Peers (besides this one) that stored the record and echoed it back. */
+  /**
+   * Peers (besides this one) that had stored the record and echoed it back when the call returned. A one-round put
+   * returns at a quorum of 3 while the other sends go on; the query's trace has the final count.
+   */
   accepted: number
   /** Closest peers the record was sent to. */
   sentTo: number
@@ -163,6 +166,8 @@ export interface QueryStep {
   kind: 'send' | 'response' | 'error'
   /** The disjoint path the step belongs to (-1 for local work). */
   path: number
+  /** For send: the lookup's own round number, when it knows it (one-round lookups); else traces infer it. */
+  round?: number
   message?: string
   closerPeers?: number
   /** Ids of the closer peers this response named (at most 20): how the lookup learned of the next peers. */

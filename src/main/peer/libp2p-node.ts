@@ -37,6 +37,8 @@ export interface Libp2pNodeInit {
   kBucketSize: number
   maxConnections: number
   reprovideIntervalMs: number
+  /** How often kad-dht looks itself up (the first time included). */
+  querySelfIntervalMs: number
   /** A private swarm's key file (canonical form): only peers with the same key can connect. */
   swarmKey: Uint8Array | null
 }
@@ -110,7 +112,12 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
         allowQueryWithZeroPeers: true,
         validators: { [init.namespace]: init.validate },
         selectors: { [init.namespace]: init.select },
-        reprovide: { interval: init.reprovideIntervalMs }
+        reprovide: { interval: init.reprovideIntervalMs },
+        // kad-dht looks itself up a second after start (and every 5 minutes), an iterative lookup that dials the
+        // twenty-odd peers nearest its id. The table crawler does that job (see table-crawler.ts) over connections
+        // it already has; a hundred peers starting together each dialling twenty more kept two cores saturated.
+        initialQuerySelfInterval: init.querySelfIntervalMs,
+        querySelfInterval: init.querySelfIntervalMs
       })
     }
   })

@@ -69,8 +69,10 @@ export class QueryRecorder {
     return this.trace.id
   }
 
-  observe(event: QueryEvent): void {
+  /** `round`: set by lookups that know their rounds (the one-round lookups); otherwise traces infer them. */
+  observe(event: QueryEvent & { round?: number }): void {
     const at = Date.now() - this.trace.startedAt
+    const round = event.round != null ? { round: event.round } : {}
     switch (event.name) {
       case 'SEND_QUERY': {
         const peer = event.to.toString()
@@ -82,6 +84,7 @@ export class QueryRecorder {
           kind: 'send',
           path: event.path.index,
           message: event.messageName,
+          ...round,
           ...this.where(event.to)
         })
         break
@@ -151,7 +154,7 @@ export class QueryRecorder {
  */
 export async function* traced(
   recorder: QueryRecorder,
-  events: AsyncIterable<QueryEvent>,
+  events: AsyncIterable<QueryEvent & { round?: number }>,
   signal?: AbortSignal
 ): AsyncGenerator<QueryEvent> {
   let completed = false

@@ -14,15 +14,15 @@ import { log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import { compareRecords, openRecord, type SignedRecord } from './record-envelope.ts'
 
-interface KadNetwork {
+export interface KadNetwork {
   sendRequest(
     to: PeerId,
-    msg: { type: MessageType; key: Uint8Array },
+    msg: { type: MessageType; key: Uint8Array; record?: Uint8Array },
     options: { signal?: AbortSignal; path: { index: number; queued: number; running: number; total: number } }
   ): AsyncIterable<QueryEvent>
 }
 
-function kadNetwork(dht: KadDHT): KadNetwork {
+export function kadNetwork(dht: KadDHT): KadNetwork {
   const network = (dht as unknown as { network?: Partial<KadNetwork> }).network
   if (typeof network?.sendRequest !== 'function') {
     throw new Error(

@@ -18,7 +18,13 @@ import type { ClockSkews } from './clock-skew.ts'
 interface KadRoutingTable {
   kBucketSize: number
   size: number
-  kb: { toIterable(): Iterable<{ kadId: Uint8Array; peerId: PeerId; lastPing: number }> }
+  kb: {
+    toIterable(): Iterable<{ kadId: Uint8Array; peerId: PeerId; lastPing: number }>
+    /** Decides whether a new contact is alive before it enters the table (kad-dht's default pings it). */
+    verify(contact: { peerId: PeerId }, options?: { signal?: AbortSignal }): Promise<boolean>
+  }
+  /** The `count` peers of the table closest to a kad id, nearest first. */
+  closestPeers(kadId: Uint8Array, options: { count: number }): PeerId[]
   /** Adds a peer (after pinging it when it is new); the one door into the table. */
   add(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<void>
   find(peerId: PeerId): Promise<PeerId | undefined>
@@ -30,6 +36,8 @@ export function kadRoutingTable(dht: KadDHT): KadRoutingTable {
   if (
     table == null ||
     typeof table.kb?.toIterable !== 'function' ||
+    typeof table.kb.verify !== 'function' ||
+    typeof table.closestPeers !== 'function' ||
     typeof table.add !== 'function' ||
     typeof table.find !== 'function' ||
     typeof table.addEventListener !== 'function'

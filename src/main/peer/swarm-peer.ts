@@ -3,7 +3,7 @@
  * and the inspection API. It implements every method of the shared contract (`PeerApiHandlers`), so the HTTP
  * server, the Electron IPC registrar and tests all call the same object. Imports nothing from Electron.
  */
-import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { Record as DhtRecord, type QueryEvent } from '@libp2p/kad-dht'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { pushable } from 'it-pushable'
@@ -48,10 +48,13 @@ import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { withPeerStoreCache, type PeerStoreCache } from './peer-store-cache.ts'
 import { QueryLog, traced } from './query-log.ts'
-import { decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
+import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
-import { RoutingTableView } from './routing-table-view.ts'
+import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
 import { ClockSkews, serveClock } from './clock-skew.ts'
+import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
+import { TableCrawler } from './table-crawler.ts'
+import { checkContactsByConnection } from './contact-check.ts'
 import { DEFAULT_IP_DIVERSITY, IpDiversityFilter, type IpDiversityOptions } from './ip-diversity.ts'
 import { DHT_PREFIX, Key, SwarmDatastore } from './swarm-datastore.ts'
 import { varintTime } from './varint-time.ts'
@@ -78,6 +81,8 @@ export interface SwarmPeerInit {
   republishIntervalMs?: number
   /** How often provider records are checked for reproviding (kad-dht reprovider). @default 1 hour */
   reprovideIntervalMs?: number
+  /** How often the table crawler crawls the keyspace again (and kad-dht looks itself up). @default 10 minutes */
+  tableRefreshMs?: number
   /**
    * At most so many routing-table peers per address range (public addresses by default); null turns it off.
    * @default DEFAULT_IP_DIVERSITY
@@ -95,7 +100,8 @@ export interface SwarmPeerInit {
 
 export const AGENT = 'swarm-inspector/0.1.0'
 
-const HOUR = 3_600_000
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
 
 export class SwarmPeer implements PeerServiceHandlers {
   readonly notes: string[]
@@ -108,6 +114,8 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly verdicts = new Map<string, 'valid' | 'invalid'>()
   private readonly bookkeeping: Bookkeeping
   private readonly shutdown = new AbortController()
+  private readonly crawler: TableCrawler
+  private readonly lookups: OneRoundLookups
   /** Keeps any one address range from filling the routing table (null when turned off). */
   readonly diversity: IpDiversityFilter | null
   private republishTimer: NodeJS.Timeout | undefined
@@ -129,10 +137,34 @@ export class SwarmPeer implements PeerServiceHandlers {
     this.clocks = new ClockSkews(node, this.shutdown.signal)
     this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
     this.bookkeeping = new Bookkeeping(datastore)
+    const connected = (peerId: PeerId): boolean =>
+      node.getConnections(peerId).some((c) => c.status === 'open')
+    this.crawler = new TableCrawler(
+      node.services.dht,
+      node.peerId,
+      node.peerStore,
+      this.shutdown.signal,
+      settings.tableRefreshMs,
+      connected
+    )
+    checkContactsByConnection(node.services.dht, node, this.shutdown.signal, (peerId) =>
+      this.crawler.vouches(peerId)
+    )
     this.diversity =
       settings.ipDiversity != null
         ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
         : null
+    this.lookups = new OneRoundLookups(
+      node.services.dht,
+      datastore,
+      () => this.crawler.complete,
+      (dhtKey, value) =>
+        openRecord(dhtKey, value, { limits: settings.limits }).then(
+          () => true,
+          () => false
+        ),
+      connected
+    )
   }
 
   /** Creates the data directory, identity and datastore, then starts the node. */
@@ -148,6 +180,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       limits: { ...DEFAULT_LIMITS, ...init.limits },
       republishIntervalMs: init.republishIntervalMs ?? HOUR,
       reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
+      tableRefreshMs: init.tableRefreshMs ?? 10 * MINUTE,
       ipDiversity: init.ipDiversity === undefined ? DEFAULT_IP_DIVERSITY : init.ipDiversity,
       kBucketSize: init.kBucketSize ?? 20,
       maxConnections: init.maxConnections ?? 300,
@@ -184,6 +217,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         kBucketSize: settings.kBucketSize,
         maxConnections: settings.maxConnections,
         reprovideIntervalMs: settings.reprovideIntervalMs,
+        querySelfIntervalMs: settings.tableRefreshMs,
         swarmKey: swarmKey?.file ?? null
       })
       const peer = new SwarmPeer(node, privateKey, datastore, peerStore, settings, transports, [
@@ -194,6 +228,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       peer.wireEvents()
       await serveClock(node)
       await node.start()
+      peer.crawler.start()
       peer.keepJoined()
       peer.scheduleRepublish()
       return peer
@@ -214,6 +249,11 @@ export class SwarmPeer implements PeerServiceHandlers {
       await this.datastore.close()
     })()
     return this.stopping
+  }
+
+  /** Whether lookups run in one round from the crawled table (else they are kad-dht's iterative ones). */
+  get oneRoundReady(): boolean {
+    return this.lookups.usable()
   }
 
   get peerId(): PeerId {
@@ -293,10 +333,20 @@ export class SwarmPeer implements PeerServiceHandlers {
       target.key
     )
     const seen = new Set<string>()
+    const oneRound = this.lookups.usable()
     try {
+      // kad-dht's iterative lookup reports the providers this node holds itself first; so does the one-round one.
+      if (oneRound) {
+        for (const provider of await this.localProviders(cid)) {
+          seen.add(provider.peerId)
+          yield provider
+        }
+      }
       for await (const event of traced(
         recorder,
-        this.node.services.dht.findProviders(cid, this.routingOptions(options)),
+        oneRound
+          ? this.lookups.getProviders(cid.multihash.bytes, this.routingOptions(options))
+          : this.node.services.dht.findProviders(cid, this.routingOptions(options)),
         options.signal
       )) {
         if (event.name !== 'PROVIDER') continue
@@ -315,6 +365,26 @@ export class SwarmPeer implements PeerServiceHandlers {
       throw lookupFailed('find providers', err, options)
     }
     recorder.finish(seen.size > 0 ? 'ok' : 'not-found', `${seen.size} provider(s)`)
+  }
+
+  /** Provider records this node holds for a key, with the addresses its peer store knows. */
+  private async localProviders(cid: CID): Promise<ProviderFound[]> {
+    const self = this.peerId.toString()
+    const out: ProviderFound[] = []
+    for await (const key of this.datastore.queryKeys({
+      prefix: `${DHT_PREFIX}/provider/${toString(cid.multihash.bytes, 'base32')}/`
+    })) {
+      const parsed = parseProviderDatastoreKey(key)
+      if (parsed == null) continue
+      const addresses =
+        parsed.peerId === self
+          ? this.node.getMultiaddrs()
+          : ((
+              await this.node.peerStore.get(peerIdFromString(parsed.peerId)).catch(() => null)
+            )?.addresses.map((a) => a.multiaddr) ?? [])
+      out.push({ peerId: parsed.peerId, addresses: [...new Set(addresses.map(String))], from: self })
+    }
+    return out
   }
 
   stopProviding: PeerServiceHandlers['stopProviding'] = async ({ topic, key }) => {
@@ -515,30 +585,63 @@ export class SwarmPeer implements PeerServiceHandlers {
     return { signal: AbortSignal.any(signals) }
   }
 
+  /**
+   * Stores a record on the k peers closest to its key. kad-dht's iterative put returns when every send has ended;
+   * a one-round put returns once PUT_QUORUM peers have confirmed the record, and the other sends finish in the
+   * background (their answers still land in the query's trace, which is closed when the last one ends). The wait
+   * is then for the quorum's slowest peer, not for the busiest of twenty.
+   */
   private async publish(
     target: TopicKey & { dhtKey: Uint8Array },
     envelope: Uint8Array,
     options: CallOptions
   ) {
     const recorder = this.queryLog.start('put', kadIdOfKey(target.dhtKey), target.topic, target.key)
+    const oneRound = this.lookups.usable()
     const sentTo = new Set<string>()
     const accepted = new Set<string>()
+    const observe = (event: QueryEvent): void => {
+      if (event.name === 'SEND_QUERY' && event.messageName === 'PUT_VALUE') sentTo.add(event.to.toString())
+      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE' && event.record != null) {
+        if (equals(event.record.value, envelope)) accepted.add(event.from.toString())
+      }
+    }
+    // The caller may give up until the quorum is reached; after that the sends belong to this peer.
+    const sends = new AbortController()
+    const giveUp = (): void => sends.abort()
+    options.signal?.addEventListener('abort', giveUp, { once: true })
+    const signal = AbortSignal.any([this.shutdown.signal, sends.signal])
+    const put = oneRound
+      ? this.lookups.putValue(target.dhtKey, envelope, { signal })
+      : { targets: 0, events: this.node.services.dht.put(target.dhtKey, envelope, { signal }) }
+    const events = traced(recorder, put.events, signal)[Symbol.asyncIterator]()
+    // A one-round put knows its targets up front; at the quorum some have not been sent to yet.
+    const targets = (): number => Math.max(put.targets, sentTo.size)
+    const finish = (): void => recorder.finish('ok', `stored on ${accepted.size} of ${targets()} peer(s)`)
+    let quorum = false
     try {
-      for await (const event of traced(
-        recorder,
-        this.node.services.dht.put(target.dhtKey, envelope, this.routingOptions(options)),
-        options.signal
-      )) {
-        if (event.name === 'SEND_QUERY' && event.messageName === 'PUT_VALUE') sentTo.add(event.to.toString())
-        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE' && event.record != null) {
-          if (equals(event.record.value, envelope)) accepted.add(event.from.toString())
+      for (let next = await events.next(); next.done !== true; next = await events.next()) {
+        observe(next.value)
+        if (oneRound && accepted.size >= PUT_QUORUM) {
+          quorum = true
+          break
         }
       }
     } catch (err) {
       throw lookupFailed('put', err, options)
+    } finally {
+      options.signal?.removeEventListener('abort', giveUp)
     }
-    recorder.finish('ok', `stored on ${accepted.size} of ${sentTo.size} peer(s)`)
-    return { accepted: accepted.size, sentTo: sentTo.size, queryId: recorder.id }
+    const result = { accepted: accepted.size, sentTo: targets(), queryId: recorder.id }
+    if (!quorum) finish()
+    else
+      void (async () => {
+        for (let next = await events.next(); next.done !== true; next = await events.next())
+          observe(next.value)
+      })()
+        .catch(() => {})
+        .finally(finish)
+    return result
   }
 
   /** Looks a record up in the swarm (and locally); the newest valid envelope wins. */
@@ -550,25 +653,57 @@ export class SwarmPeer implements PeerServiceHandlers {
     queryId: string
   }> {
     const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
-    let best: { value: Uint8Array; from: PeerId } | null = null
+    const candidates: { value: Uint8Array; from: string }[] = []
+    const oneRound = this.lookups.usable()
+    // kad-dht's iterative get includes this node's own copy; the one-round lookup leaves that to us.
+    if (oneRound) {
+      const local = await this.datastore.get(recordDatastoreKey(target.dhtKey)).catch(() => null)
+      if (local != null)
+        candidates.push({ value: DhtRecord.deserialize(local).value, from: this.peerId.toString() })
+    }
     try {
       for await (const event of traced(
         recorder,
-        this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
+        oneRound
+          ? this.lookups.getValue(target.dhtKey, this.routingOptions(options))
+          : this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
         options.signal
       )) {
-        if (event.name === 'VALUE') best = { value: event.value, from: event.from }
+        if (event.name === 'VALUE') candidates.push({ value: event.value, from: event.from.toString() })
       }
     } catch (err) {
       throw lookupFailed('get', err, options)
     }
+    const best = await this.newestValid(target.dhtKey, candidates)
     if (best == null) {
       recorder.finish('not-found', null)
       return { found: null, queryId: recorder.id }
     }
-    const record = await openRecord(target.dhtKey, best.value, { limits: this.settings.limits })
-    recorder.finish('ok', `from ${best.from.toString()}`)
-    return { found: { record, envelope: best.value, from: best.from.toString() }, queryId: recorder.id }
+    recorder.finish('ok', `from ${best.from}`)
+    return { found: best, queryId: recorder.id }
+  }
+
+  /**
+   * The newest valid version among those a lookup collected (each distinct envelope checked once). kad-dht's
+   * iterative get yields one pick; a one-round get yields every copy the closest peers hold, plus our own.
+   */
+  private async newestValid(
+    dhtKey: Uint8Array,
+    candidates: { value: Uint8Array; from: string }[]
+  ): Promise<{ record: SignedRecord; envelope: Uint8Array; from: string } | null> {
+    let best: { record: SignedRecord; envelope: Uint8Array; from: string } | null = null
+    const checked: Uint8Array[] = []
+    for (const { value, from } of candidates) {
+      if (checked.some((seen) => equals(seen, value))) continue
+      checked.push(value)
+      try {
+        const record = await openRecord(dhtKey, value, { limits: this.settings.limits })
+        if (best == null || compareRecords(record, best.record) > 0) best = { record, envelope: value, from }
+      } catch {
+        // An invalid or expired copy from one peer does not hide a valid one from another.
+      }
+    }
+    return best
   }
 
   /**
@@ -679,13 +814,29 @@ export class SwarmPeer implements PeerServiceHandlers {
    */
   private keepJoined(): void {
     if (this.settings.bootstrap.length === 0) return
-    const timer = setInterval(() => {
-      if (this.routing.size > 0) return
-      for (const address of this.settings.bootstrap)
-        void this.node.dial(multiaddr(address), { signal: this.shutdown.signal }).catch(() => {})
-    }, 3_000)
-    timer.unref()
-    this.shutdown.signal.addEventListener('abort', () => clearInterval(timer), { once: true })
+    const table = kadRoutingTable(this.node.services.dht)
+    // Backing off, with jitter: when a bootstrap peer is overloaded (a whole swarm joining through it), every
+    // newcomer redialling it on a fixed beat keeps it overloaded with handshakes that time out.
+    const retry = (delayMs: number): void => {
+      const timer = setTimeout(
+        () => {
+          if (this.shutdown.signal.aborted) return
+          if (this.routing.size === 0) {
+            // A bootstrap peer already connected (its first add was lost, say) is offered to the table directly:
+            // dialling it again returns the open connection and tells kad-dht nothing new.
+            for (const address of this.settings.bootstrap)
+              void this.node
+                .dial(multiaddr(address), { signal: this.shutdown.signal })
+                .then((connection) => table.add(connection.remotePeer, { signal: this.shutdown.signal }))
+                .catch(() => {})
+          }
+          retry(Math.min(delayMs * 2, 30_000))
+        },
+        delayMs * (0.5 + Math.random())
+      )
+      timer.unref()
+    }
+    retry(3_000)
   }
 
   private scheduleRepublish(): void {

@@ -1,0 +1,247 @@
+/**
+ * Lookups in one round from a full routing table, in the manner of go-libp2p's accelerated DHT client.
+ *
+ * A swarm of a few hundred peers fits in kad-dht's routing table (a trie of k-buckets up to 6 bits deep: 64 × 20
+ * places), and the table crawler fills it. Once it is full, the k peers closest to any key are known locally, so
+ * there is nothing left to iterate: a get asks the few closest at once and a put writes to the k closest at once.
+ * Stock kad-dht instead walks the keyspace on every lookup (several rounds, 20-40 peers asked), and waits for all
+ * of them, because it cannot know its table is complete.
+ *
+ * Every request here is an ordinary DHT message sent through kad-dht's own network layer, so the remote side needs
+ * nothing new, and the events are kad-dht's, so traces and the UI's pictures work unchanged. A lookup that finds
+ * nothing where the table says it should be (a stale or partial table) widens to the next closest peers and, as a
+ * last resort, falls back to kad-dht's iterative lookup.
+ */
+import { EventTypes, MessageType, Record as DhtRecord, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
+import type { PeerId } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import merge from 'it-merge'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { equals } from 'uint8arrays'
+import { recordDatastoreKey } from './record-validation.ts'
+import { kadIdOfKey } from './kad-id.ts'
+import { kadNetwork, type KadNetwork } from './replication-check.ts'
+import { kadRoutingTable } from './routing-table-view.ts'
+
+/** A kad-dht query event, tagged with the round of the lookup it belongs to (for traces). */
+export type RoundEvent = QueryEvent & { round?: number }
+
+export interface OneRoundOptions {
+  signal: AbortSignal
+}
+
+/** Peers asked at once by a get or a provider lookup; the record or provider sits on all k closest. */
+export const GET_FANOUT = 3
+/**
+ * A get asks, among this many closest peers, those it is already connected to first. Every one of the k closest got
+ * the put, so any of them answers as well as the very closest, and a new libp2p connection costs about 26 ms of CPU
+ * on each side: a lookup that must open one is several times slower than one that need not.
+ */
+const PREFER_CONNECTED_AMONG = 10
+/**
+ * Peers that must confirm a one-round put before `putRecord` returns (the rest of the k closest are still being
+ * written). With the local copy that is four copies before the caller hears "stored"; republishing tops the rest
+ * up. A put writes connected peers first when at least this many of the k closest are connected.
+ */
+export const PUT_QUORUM = 3
+/** Rounds of widening before a miss falls back to the iterative lookup. */
+const MAX_ROUNDS = 3
+/** How long one round waits for its slowest peer before the next round starts without it. */
+const ROUND_TIMEOUT_MS = 3_000
+/**
+ * Once one peer of a round has answered with a valid record (or providers), how long the round still waits for the
+ * others. All of the k closest got the same put, so the first valid answer is nearly always the newest; the grace
+ * lets a peer that answers in the same few milliseconds show a newer version (the caller keeps the newest), without
+ * making every get as slow as the busiest of the peers asked.
+ */
+export const HIT_GRACE_MS = 5
+
+const RAW_CODEC = 0x55
+const PATH = { index: 0, queued: 0, running: 0, total: 0 }
+
+export class OneRoundLookups {
+  private readonly network: KadNetwork
+  private readonly table: ReturnType<typeof kadRoutingTable>
+
+  constructor(
+    private readonly dht: KadDHT,
+    private readonly datastore: Datastore,
+    /** Whether the table is complete enough to trust (the crawler has run). */
+    private readonly ready: () => boolean,
+    /** Whether a record found under a key is valid; an invalid one does not end a round. */
+    private readonly validRecord: (dhtKey: Uint8Array, value: Uint8Array) => Promise<boolean>,
+    /** Whether there is an open connection to a peer (asking it then costs no handshake). */
+    private readonly connected: (peerId: PeerId) => boolean
+  ) {
+    this.network = kadNetwork(dht)
+    this.table = kadRoutingTable(dht)
+  }
+
+  get k(): number {
+    return this.table.kBucketSize
+  }
+
+  usable(): boolean {
+    return this.ready() && this.table.size > 0
+  }
+
+  /** The `count` closest peers to a DHT key that the routing table holds, nearest first. */
+  closest(dhtKey: Uint8Array, count: number): PeerId[] {
+    return this.table.closestPeers(kadIdOfKey(dhtKey), { count })
+  }
+
+  /**
+   * GET_VALUE to the closest peers, round by round, until one round brings a record; every record of that round
+   * is yielded as a VALUE event (the caller validates and picks the newest). Falls back to kad-dht's iterative get.
+   */
+  async *getValue(dhtKey: Uint8Array, options: OneRoundOptions): AsyncGenerator<RoundEvent> {
+    const found = yield* this.rounds(dhtKey, MessageType.GET_VALUE, options, async (event) =>
+      event.name === 'PEER_RESPONSE' &&
+      event.record != null &&
+      (await this.validRecord(dhtKey, event.record.value))
+        ? {
+            name: 'VALUE',
+            type: EventTypes.VALUE,
+            from: event.from,
+            value: event.record.value,
+            path: event.path
+          }
+        : null
+    )
+    if (!found) yield* this.dht.get(dhtKey, options)
+  }
+
+  /** GET_PROVIDERS the same way; providers are yielded as soon as each peer answers. */
+  async *getProviders(multihash: Uint8Array, options: OneRoundOptions): AsyncGenerator<RoundEvent> {
+    const found = yield* this.rounds(multihash, MessageType.GET_PROVIDERS, options, async (event) =>
+      event.name === 'PEER_RESPONSE' && event.providers.length > 0
+        ? {
+            name: 'PROVIDER',
+            type: EventTypes.PROVIDER,
+            from: event.from,
+            providers: event.providers,
+            path: event.path
+          }
+        : null
+    )
+    if (!found) yield* this.dht.findProviders(cidOf(multihash), options)
+  }
+
+  /**
+   * Stores the record locally (as kad-dht's put does) and sends PUT_VALUE to the k closest peers; `targets` is how
+   * many, `events` every request's events. With an empty table it is kad-dht's iterative put (targets 0).
+   */
+  putValue(
+    dhtKey: Uint8Array,
+    value: Uint8Array,
+    options: OneRoundOptions
+  ): { targets: number; events: AsyncIterable<RoundEvent> } {
+    const peers = this.closest(dhtKey, this.k)
+    if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, options) }
+    return { targets: peers.length, events: this.writeTo(peers, dhtKey, value, options) }
+  }
+
+  private async *writeTo(
+    peers: PeerId[],
+    dhtKey: Uint8Array,
+    value: Uint8Array,
+    options: OneRoundOptions
+  ): AsyncGenerator<RoundEvent> {
+    const record = new DhtRecord(dhtKey, value, new Date()).serialize()
+    // kad-dht's put stores the record here before sending it; so does this one, at the same datastore key.
+    await this.datastore.put(recordDatastoreKey(dhtKey), record)
+    const send = (peer: PeerId): AsyncGenerator<RoundEvent> =>
+      this.ask(
+        peer,
+        { type: MessageType.PUT_VALUE, key: dhtKey, record },
+        1,
+        options.signal,
+        async (event) =>
+          event.name === 'PEER_RESPONSE' && (event.record == null || !equals(event.record.value, value))
+            ? {
+                name: 'QUERY_ERROR',
+                type: EventTypes.QUERY_ERROR,
+                from: peer,
+                error: new Error('value not stored'),
+                path: PATH
+              }
+            : null
+      )
+    // Peers already connected are written first and the others once those have answered: the handshakes of a
+    // dozen new connections would otherwise hold up the answers of the connected peers (one thread does both), and
+    // the caller waits only for the first few confirmations.
+    const warm = peers.filter(this.connected)
+    const cold = peers.filter((p) => !this.connected(p))
+    if (warm.length < PUT_QUORUM) {
+      yield* merge(...peers.map(send))
+      return
+    }
+    yield* merge(...warm.map(send))
+    if (cold.length > 0) yield* merge(...cold.map(send))
+  }
+
+  /**
+   * Asks the closest not-yet-asked peers, GET_FANOUT at a time; true once a round produced a hit. A round ends when
+   * all its peers have answered, or HIT_GRACE_MS after its first hit.
+   */
+  private async *rounds(
+    key: Uint8Array,
+    type: MessageType,
+    options: OneRoundOptions,
+    hit: (event: QueryEvent) => Promise<QueryEvent | null>
+  ): AsyncGenerator<RoundEvent, boolean> {
+    const asked = new Set<string>()
+    const closest = this.closest(key, this.k)
+    const near = closest.slice(0, PREFER_CONNECTED_AMONG)
+    const candidates = [
+      ...near.filter(this.connected),
+      ...near.filter((p) => !this.connected(p)),
+      ...closest.slice(PREFER_CONNECTED_AMONG)
+    ]
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      const batch = candidates.filter((p) => !asked.has(p.toString())).slice(0, GET_FANOUT)
+      if (batch.length === 0) return false
+      batch.forEach((p) => asked.add(p.toString()))
+      const enough = new AbortController()
+      const signal = AbortSignal.any([options.signal, enough.signal])
+      let grace: NodeJS.Timeout | undefined
+      let found = false
+      try {
+        for await (const event of merge(
+          ...batch.map((peer) => this.ask(peer, { type, key }, round, signal, hit, enough.signal))
+        )) {
+          if ((event.name === 'VALUE' || event.name === 'PROVIDER') && !found) {
+            found = true
+            grace = setTimeout(() => enough.abort(), HIT_GRACE_MS)
+          }
+          yield event
+        }
+      } finally {
+        clearTimeout(grace)
+      }
+      if (found) return true
+    }
+    return false
+  }
+
+  /** One request's events, tagged with its round; `cutOff`: the lookup stopped waiting (not an error). */
+  private async *ask(
+    peer: PeerId,
+    message: { type: MessageType; key: Uint8Array; record?: Uint8Array },
+    round: number,
+    signal: AbortSignal,
+    extra: (event: QueryEvent) => Promise<QueryEvent | null>,
+    cutOff?: AbortSignal
+  ): AsyncGenerator<RoundEvent> {
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(ROUND_TIMEOUT_MS)])
+    for await (const event of this.network.sendRequest(peer, message, { signal: timeout, path: PATH })) {
+      if (event.name === 'QUERY_ERROR' && cutOff?.aborted === true) return
+      yield { ...event, round }
+      const more = await extra(event)
+      if (more != null) yield { ...more, round }
+    }
+  }
+}
+
+const cidOf = (multihash: Uint8Array): CID => CID.createV1(RAW_CODEC, Digest.decode(multihash))

@@ -1,0 +1,266 @@
+/**
+ * Fills kad-dht's routing table with the whole swarm, the way go-libp2p's accelerated client crawls the network, but
+ * with a fixed number of questions per crawl rather than one per peer.
+ *
+ * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest
+ * to that region, for the peers closest to a key inside it (FIND_NODE); the answers together name the peers of every
+ * region. Each named peer is added to the table through the table's
+ * own door, so the IP-diversity filter applies; the peer that named it vouches for it (see contact-check.ts), so it
+ * is not dialled: connections are opened when a lookup needs them. A crawl is repeated, backing off, while it still
+ * finds new peers; once one finds nothing new and every peer asked answered, the table is complete.
+ *
+ * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
+ * where asking every peer costs N requests and N connections, and N² across a swarm starting at once: at 100 peers on
+ * two cores that version never finished settling.
+ */
+import { MessageType, type KadDHT } from '@libp2p/kad-dht'
+import type { PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
+import { randomBytes } from 'node:crypto'
+import { compare, xor } from 'uint8arrays'
+import { kadIdOfKey } from './kad-id.ts'
+import { kadNetwork, type KadNetwork } from './replication-check.ts'
+import { kadRoutingTable } from './routing-table-view.ts'
+
+/** log2 of the number of keyspace regions asked about per crawl. */
+const REGION_BITS = 4
+/** Questions in flight at once. */
+const ASK_CONCURRENCY = 4
+/** New contacts being added at once (each is a peer store write). */
+const ADD_CONCURRENCY = 16
+/** Peers tried per region when the first one does not answer. */
+const TRIES_PER_REGION = 3
+/**
+ * Questions one peer gets per crawl. A newcomer knows only its bootstrap peer; eight answers from it name up to 160
+ * peers, and a hundred newcomers asking every question of the same bootstrap peer would saturate its process.
+ */
+const QUESTIONS_PER_PEER = 8
+/**
+ * Questions go to peers this one is already connected to, the closest of them to each region first: a new libp2p
+ * connection costs about 26 ms of CPU on each side (noise, identify), a question about 2 ms, and a swarm whose
+ * crawls each open connections to the peers nearest every region ends up connecting nearly every pair of peers,
+ * which at 100 peers on two cores kept every process saturated for minutes. A crawl opens at most this many new
+ * connections, to the closest known peers of regions no connected peer could be asked about.
+ */
+const NEW_CONNECTIONS_PER_CRAWL = 4
+/** How long after start the crawler keeps probing for peers that joined after it. */
+const SETTLE_MS = 60_000
+/** Regions a probe asks about (a full crawl asks about all of them). */
+const PROBE_REGIONS = 4
+const ASK_TIMEOUT_MS = 5_000
+/** How long a peer named in an answer may enter the table on its namer's word. */
+const VOUCH_MS = 60_000
+const PATH = { index: -1, queued: 0, running: 0, total: 0 }
+
+export interface CrawlSummary {
+  at: number
+  regions: number
+  asked: number
+  failed: number
+  added: number
+  tableSize: number
+  ms: number
+}
+
+export class TableCrawler {
+  private readonly network: KadNetwork
+  private readonly table: ReturnType<typeof kadRoutingTable>
+  private running: Promise<CrawlSummary | null> | null = null
+  private timer: NodeJS.Timeout | undefined
+  /**
+   * Peers named by an answer to the crawler, until when their namer's word stands for them. kad-dht itself queues
+   * every peer a response names for its table (its network's "peer" event), in a race with the crawler's own add;
+   * either way the contact check asks `vouches`.
+   */
+  private readonly named = new Map<string, number>()
+  /** True once a crawl found nothing new and every peer asked answered: the table holds the whole swarm. */
+  complete = false
+  lastCrawl: CrawlSummary | null = null
+
+  constructor(
+    private readonly dht: KadDHT,
+    private readonly self: PeerId,
+    private readonly peerStore: PeerStore,
+    private readonly signal: AbortSignal,
+    private readonly refreshMs: number,
+    /** Whether there is an open connection to a peer (asking it then costs no handshake). */
+    private readonly connected: (peerId: PeerId) => boolean
+  ) {
+    this.network = kadNetwork(dht)
+    this.table = kadRoutingTable(dht)
+  }
+
+  /**
+   * Crawls as soon as the table has its first peer. Then, backing off, it probes a few regions: a probe that finds
+   * a peer the table lacks starts a full crawl. Probing goes on for SETTLE_MS after start and until two probes in a
+   * row find nothing (peers that joined after this one are learnt this way; they may not have asked it anything).
+   * Then a full crawl every `refreshMs`.
+   */
+  start(): void {
+    const startedAt = Date.now()
+    let quiet = 0
+    const settle = (delayMs: number): void => {
+      const timer = setTimeout(() => {
+        if (this.table.size === 0) return settle(50)
+        void (async () => {
+          let summary = await this.crawl(this.lastCrawl == null ? undefined : PROBE_REGIONS)
+          if (summary != null && summary.regions < 2 ** REGION_BITS && summary.added > 0)
+            summary = await this.crawl()
+          if (summary == null) return
+          quiet = summary.added === 0 && summary.failed === 0 ? quiet + 1 : 0
+          if (quiet > 0) this.complete = true
+          if (Date.now() - startedAt < SETTLE_MS || quiet < 2) settle(Math.min(delayMs * 2 + 500, 16_000))
+        })()
+      }, delayMs)
+      timer.unref()
+    }
+    settle(0)
+    this.timer = setInterval(() => {
+      void this.crawl().then((summary) => {
+        if (summary?.failed === 0) this.complete = true
+      })
+    }, this.refreshMs)
+    this.timer.unref()
+    this.signal.addEventListener('abort', () => clearInterval(this.timer), { once: true })
+  }
+
+  /** Whether a peer was just named by a peer that answered this crawl (it may enter the table undialled). */
+  vouches(peerId: PeerId): boolean {
+    return (this.named.get(peerId.toString()) ?? 0) > Date.now()
+  }
+
+  /**
+   * One crawl of all regions, or of `regions` of them at random (joins the running one, if any); null when the peer
+   * stopped meanwhile.
+   */
+  crawl(regions?: number): Promise<CrawlSummary | null> {
+    this.running ??= this.run(regions).finally(() => {
+      this.running = null
+    })
+    return this.running
+  }
+
+  private async run(regions?: number): Promise<CrawlSummary | null> {
+    const keys = regionKeys(REGION_BITS)
+      .map((key) => ({ key, order: Math.random() }))
+      .sort((a, b) => a.order - b.order)
+      .slice(0, regions)
+      .map(({ key }) => key)
+    const started = Date.now()
+    const silent = new Set<string>()
+    const questions = new Map<string, number>()
+    const admitting = new Map<string, PeerId>()
+    let asked = 0
+    let failed = 0
+    const linked = [...this.table.kb.toIterable()].filter((p) => this.connected(p.peerId))
+    let newConnections = 0
+    await inPool(keys, ASK_CONCURRENCY, async (key) => {
+      const target = kadIdOfKey(key)
+      const nearestLinked = linked
+        .map((p) => ({ peerId: p.peerId, distance: xor(p.kadId, target) }))
+        .sort((a, b) => compare(a.distance, b.distance))
+        .map((p) => p.peerId)
+      const nearestKnown = this.table
+        .closestPeers(target, { count: TRIES_PER_REGION })
+        .filter((p) => !this.connected(p))
+      let tries = 0
+      for (const peer of [...nearestLinked, ...nearestKnown]) {
+        if (tries >= TRIES_PER_REGION || this.signal.aborted) break
+        const text = peer.toString()
+        const put = questions.get(text) ?? 0
+        if (silent.has(text) || put >= QUESTIONS_PER_PEER) continue
+        if (put === 0 && !this.connected(peer)) {
+          if (newConnections >= NEW_CONNECTIONS_PER_CRAWL) continue
+          newConnections++
+        }
+        questions.set(text, put + 1)
+        tries++
+        asked++
+        const named = await this.ask(peer, key)
+        if (named == null) {
+          silent.add(text)
+          failed++
+          continue
+        }
+        for (const info of named) await this.remember(info, admitting)
+        return
+      }
+    })
+    const sizeBefore = this.table.size
+    await inPool([...admitting.values()], ADD_CONCURRENCY, (peer) =>
+      this.table.add(peer, { signal: this.signal }).catch(() => {})
+    )
+    const now = Date.now()
+    for (const [peer, until] of this.named) if (until <= now) this.named.delete(peer)
+    if (this.signal.aborted) return null
+    const summary: CrawlSummary = {
+      at: started,
+      regions: keys.length,
+      asked,
+      failed,
+      added: this.table.size - sizeBefore,
+      tableSize: this.table.size,
+      ms: Date.now() - started
+    }
+    this.lastCrawl = summary
+    return summary
+  }
+
+  /** Notes a named peer to be added, once, if the table does not hold it already. */
+  private async remember({ id, multiaddrs }: PeerInfo, admitting: Map<string, PeerId>): Promise<void> {
+    const text = id.toString()
+    if (id.equals(this.self) || admitting.has(text) || (await this.table.find(id)) != null) return
+    admitting.set(text, id)
+    // Its addresses come with the answer; the peer store needs them before the peer can be dialled by id.
+    await this.peerStore.merge(id, { multiaddrs }).catch(() => {})
+  }
+
+  /** The peers a FIND_NODE answer named, or null when the peer did not answer. */
+  private async ask(peer: PeerId, key: Uint8Array): Promise<PeerInfo[] | null> {
+    const signal = AbortSignal.any([this.signal, AbortSignal.timeout(ASK_TIMEOUT_MS)])
+    try {
+      for await (const event of this.network.sendRequest(
+        peer,
+        { type: MessageType.FIND_NODE, key },
+        { signal, path: PATH }
+      )) {
+        if (event.name === 'PEER_RESPONSE') {
+          const until = Date.now() + VOUCH_MS
+          for (const { id } of event.closer) this.named.set(id.toString(), until)
+          return event.closer
+        }
+        if (event.name === 'QUERY_ERROR') return null
+      }
+    } catch {
+      // An unreachable peer is kad-dht's to evict; the crawl goes on.
+    }
+    return null
+  }
+}
+
+/** One key per region of the keyspace: a key whose kad id (sha2-256) starts with the region's `bits` bits. */
+export function regionKeys(bits: number): Uint8Array[] {
+  const keys: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(2 ** bits)
+  let missing = keys.length
+  while (missing > 0) {
+    const key = new Uint8Array(randomBytes(32))
+    const region = kadIdOfKey(key)[0]! >> (8 - bits)
+    if (keys[region] == null) {
+      keys[region] = key
+      missing--
+    }
+  }
+  return keys as Uint8Array[]
+}
+
+/** Runs `task` over `items`, at most `concurrency` at a time. */
+async function inPool<T>(
+  items: T[],
+  concurrency: number,
+  task: (item: T) => Promise<unknown>
+): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+}
