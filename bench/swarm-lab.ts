@@ -2,7 +2,9 @@
  * The swarm lab benchmark: for each swarm size, a swarm of our peers and a swarm of stock kad-dht peers, each over
  * several worker processes on loopback, measured side by side with the same workload. Prints a table with the
  * ratios ours/stock and writes bench/results/swarm-lab.json.
- *   npm run bench:lab -- [--sizes 10,50,100,200] [--impls ours,stock] [--ops 40]
+ *   npm run bench:lab -- [--sizes 10,50,100,200] [--impls ours,stock] [--ops 30] [--budget 60]
+ * Each run's workload stops early when its time budget (seconds) runs out — a stock swarm of 200 takes seconds per
+ * lookup — and the JSON says how many operations ran.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -15,13 +17,15 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10,50,100,200' },
     impls: { type: 'string', default: 'ours,stock' },
-    ops: { type: 'string', default: '40' },
+    ops: { type: 'string', default: '30' },
+    budget: { type: 'string', default: '60' },
     out: { type: 'string', default: 'bench/results/swarm-lab.json' }
   }
 })
 const sizes = values.sizes.split(',').map(Number)
 const impls = values.impls.split(',') as LabImpl[]
 const ops = Number(values.ops)
+const budgetMs = Number(values.budget) * 1000
 
 /** A seeded generator, so both implementations get the same sequence of peers and keys. */
 function rng(seed: number): () => number {
@@ -38,34 +42,41 @@ async function runOne(impl: LabImpl, n: number) {
   const lab = await SwarmLab.start({ impl, peers: n, workers })
   const startMs = performance.now() - started
   try {
-    const converged = await lab.converge(1, 60_000)
+    const converged = await lab.converge(0.95, 30_000)
     const random = rng(n)
     const pick = (): number => Math.floor(random() * n)
+    // Puts get 40 % of the budget, gets 40 %, providers the rest; each phase stops at its share.
+    const workStarted = performance.now()
+    const until = (share: number) => () => performance.now() - workStarted < budgetMs * share
     const puts: LookupSample[] = []
     const gets: LookupSample[] = []
     const keys: { key: string; value: Uint8Array }[] = []
-    for (let i = 0; i < ops; i++) {
+    for (let i = 0; i < ops && until(0.4)(); i++) {
       const key = `k-${n}-${i}`
       const value = utf8.encode(`value ${i} for a swarm of ${n}`)
       keys.push({ key, value })
       puts.push(await lab.put(pick(), 'bench', key, value))
     }
-    for (const { key, value } of keys) gets.push(await lab.get(pick(), 'bench', key, value))
+    for (const { key, value } of keys) {
+      if (gets.length > 0 && !until(0.8)()) break
+      gets.push(await lab.get(pick(), 'bench', key, value))
+    }
     const provides: LookupSample[] = []
     const finds: Awaited<ReturnType<SwarmLab['findProviders']>>[] = []
-    for (let i = 0; i < Math.ceil(ops / 4); i++) {
+    for (let i = 0; i < Math.ceil(ops / 4) && (i === 0 || until(1)()); i++) {
       const provider = pick()
       provides.push(await lab.provide(provider, 'bench', `p-${i}`))
       finds.push(await lab.findProviders(pick(), 'bench', `p-${i}`, [lab.peers[provider]!.id]))
     }
     const usage = await lab.usage()
-    const join = await lab.join(workers - 1, 0.9, 15_000)
+    const join = await lab.join(workers - 1, 0.9, 10_000)
     const lookups = [...gets, ...finds]
     const ms = (xs: LookupSample[]) => percentiles(xs.map((s) => s.ms))
     return {
       impl,
       peers: n,
       workers,
+      operations: { puts: puts.length, gets: gets.length, findProviders: finds.length },
       putMs: ms(puts),
       getMs: ms(gets),
       provideMs: ms(provides),
@@ -86,6 +97,7 @@ async function runOne(impl: LabImpl, n: number) {
       joinTo90PercentMs: join.targetMs,
       joinToFullTableMs: join.fullMs,
       joinFill: join.fill,
+      runMs: performance.now() - started,
       errors: [...puts, ...lookups].flatMap((s) => (s.error != null ? [s.error] : [])).slice(0, 5)
     }
   } finally {

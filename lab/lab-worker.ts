@@ -38,8 +38,11 @@ const handlers: Handlers = {
   async start(init) {
     settings = init
     for (let i = 0; i < init.peers; i++) {
-      // With no bootstrap given, the worker's first peer bootstraps the rest (the swarm's seed worker).
-      const bootstrap = init.bootstrap.length > 0 || peers[0] == null ? init.bootstrap : peers[0].addrs()
+      // A worker's first peer joins through the swarm's seeds (none for the seed worker's own first peer); the
+      // others join through it and one seed. A hundred peers joining through the same three seeds kept the seed
+      // worker's process saturated, and newcomers' handshakes with the seeds timed out.
+      const first = peers[0]
+      const bootstrap = first == null ? init.bootstrap : [first.addrs()[0]!, ...init.bootstrap.slice(0, 1)]
       peers.push(await startPeer(init, bootstrap))
     }
     return peers.map((p) => ({ id: p.id, addrs: p.addrs() }))
