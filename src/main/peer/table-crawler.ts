@@ -4,10 +4,10 @@
  *
  * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest
  * to that region, for the peers closest to a key inside it (FIND_NODE); the answers together name the peers of every
- * region. Each named peer is added to the table through the table's
- * own door, so the IP-diversity filter applies; the peer that named it vouches for it (see contact-check.ts), so it
- * is not dialled: connections are opened when a lookup needs them. A crawl is repeated, backing off, while it still
- * finds new peers; once one finds nothing new and every peer asked answered, the table is complete.
+ * region. Each named peer is added to the table through the table's own door, so the IP-diversity filter applies;
+ * the peer that named it vouches for it (see contact-check.ts), so it is not dialled: connections are opened when a
+ * lookup needs them. After the first crawl the crawler probes a few regions, backing off, for a minute (see start);
+ * once a crawl finds nothing new and every peer asked answered, the table is complete.
  *
  * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
  * where asking every peer costs N requests and N connections, and N² across a swarm starting at once: at 100 peers on
@@ -36,7 +36,7 @@ const TRIES_PER_REGION = 3
 const QUESTIONS_PER_PEER = 8
 /**
  * Questions go to peers this one is already connected to, the closest of them to each region first: a new libp2p
- * connection costs about 26 ms of CPU on each side (noise, identify), a question about 2 ms, and a swarm whose
+ * connection costs about 26 ms of CPU on each side (noise, identify), a question a few ms, and a swarm whose
  * crawls each open connections to the peers nearest every region ends up connecting nearly every pair of peers,
  * which at 100 peers on two cores kept every process saturated for minutes. A crawl opens at most this many new
  * connections, to the closest known peers of regions no connected peer could be asked about.
