@@ -23,19 +23,19 @@ import { kadRoutingTable } from './routing-table-view.ts'
 export const CONTACT_DIAL_TIMEOUT_MS = 5_000
 
 export interface ContactDialer {
-  getConnections(peerId: PeerId): { status: string }[]
   dial(peerId: PeerId, options: { signal: AbortSignal }): Promise<unknown>
 }
 
+/** `proven`: whether a contact is already known alive (connected, or vouched for) and needs no dial. */
 export function checkContactsByConnection(
   dht: KadDHT,
   node: ContactDialer,
   shutdown: AbortSignal,
-  vouched: (peerId: PeerId) => boolean
+  proven: (peerId: PeerId) => boolean
 ): void {
   const table = kadRoutingTable(dht)
   table.kb.verify = async ({ peerId }, options) => {
-    if (node.getConnections(peerId).some((c) => c.status === 'open') || vouched(peerId)) return true
+    if (proven(peerId)) return true
     const signal = AbortSignal.any([
       shutdown,
       AbortSignal.timeout(CONTACT_DIAL_TIMEOUT_MS),

@@ -16,8 +16,7 @@ import { EventTypes, MessageType, Record as DhtRecord, type KadDHT, type QueryEv
 import type { PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import merge from 'it-merge'
-import { CID } from 'multiformats/cid'
-import * as Digest from 'multiformats/hashes/digest'
+import type { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
 import { kadIdOfKey } from './kad-id.ts'
@@ -57,7 +56,6 @@ const ROUND_TIMEOUT_MS = 3_000
  */
 export const HIT_GRACE_MS = 5
 
-const RAW_CODEC = 0x55
 const PATH = { index: 0, queued: 0, running: 0, total: 0 }
 
 export class OneRoundLookups {
@@ -69,8 +67,6 @@ export class OneRoundLookups {
     private readonly datastore: Datastore,
     /** Whether the table is complete enough to trust (the crawler has run). */
     private readonly ready: () => boolean,
-    /** Whether a record found under a key is valid; an invalid one does not end a round. */
-    private readonly validRecord: (dhtKey: Uint8Array, value: Uint8Array) => Promise<boolean>,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean
   ) {
@@ -92,14 +88,17 @@ export class OneRoundLookups {
   }
 
   /**
-   * GET_VALUE to the closest peers, round by round, until one round brings a record; every record of that round
-   * is yielded as a VALUE event (the caller validates and picks the newest). Falls back to kad-dht's iterative get.
+   * GET_VALUE to the closest peers, round by round, until one round brings a valid record; every valid record of
+   * that round is yielded as a VALUE event (the caller picks the newest). `valid` judges a record's value; an invalid
+   * one does not end a round. Falls back to kad-dht's iterative get.
    */
-  async *getValue(dhtKey: Uint8Array, options: OneRoundOptions): AsyncGenerator<RoundEvent> {
+  async *getValue(
+    dhtKey: Uint8Array,
+    options: OneRoundOptions,
+    valid: (value: Uint8Array) => Promise<boolean>
+  ): AsyncGenerator<RoundEvent> {
     const found = yield* this.rounds(dhtKey, MessageType.GET_VALUE, options, async (event) =>
-      event.name === 'PEER_RESPONSE' &&
-      event.record != null &&
-      (await this.validRecord(dhtKey, event.record.value))
+      event.name === 'PEER_RESPONSE' && event.record != null && (await valid(event.record.value))
         ? {
             name: 'VALUE',
             type: EventTypes.VALUE,
@@ -113,19 +112,23 @@ export class OneRoundLookups {
   }
 
   /** GET_PROVIDERS the same way; providers are yielded as soon as each peer answers. */
-  async *getProviders(multihash: Uint8Array, options: OneRoundOptions): AsyncGenerator<RoundEvent> {
-    const found = yield* this.rounds(multihash, MessageType.GET_PROVIDERS, options, async (event) =>
-      event.name === 'PEER_RESPONSE' && event.providers.length > 0
-        ? {
-            name: 'PROVIDER',
-            type: EventTypes.PROVIDER,
-            from: event.from,
-            providers: event.providers,
-            path: event.path
-          }
-        : null
+  async *getProviders(cid: CID, options: OneRoundOptions): AsyncGenerator<RoundEvent> {
+    const found = yield* this.rounds(
+      cid.multihash.bytes,
+      MessageType.GET_PROVIDERS,
+      options,
+      async (event) =>
+        event.name === 'PEER_RESPONSE' && event.providers.length > 0
+          ? {
+              name: 'PROVIDER',
+              type: EventTypes.PROVIDER,
+              from: event.from,
+              providers: event.providers,
+              path: event.path
+            }
+          : null
     )
-    if (!found) yield* this.dht.findProviders(cidOf(multihash), options)
+    if (!found) yield* this.dht.findProviders(cid, options)
   }
 
   /**
@@ -243,5 +246,3 @@ export class OneRoundLookups {
     }
   }
 }
-
-const cidOf = (multihash: Uint8Array): CID => CID.createV1(RAW_CODEC, Digest.decode(multihash))

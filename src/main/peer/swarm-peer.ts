@@ -147,24 +147,17 @@ export class SwarmPeer implements PeerServiceHandlers {
       settings.tableRefreshMs,
       connected
     )
-    checkContactsByConnection(node.services.dht, node, this.shutdown.signal, (peerId) =>
-      this.crawler.vouches(peerId)
+    checkContactsByConnection(
+      node.services.dht,
+      node,
+      this.shutdown.signal,
+      (peerId) => connected(peerId) || this.crawler.vouches(peerId)
     )
     this.diversity =
       settings.ipDiversity != null
         ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
         : null
-    this.lookups = new OneRoundLookups(
-      node.services.dht,
-      datastore,
-      () => this.crawler.complete,
-      (dhtKey, value) =>
-        openRecord(dhtKey, value, { limits: settings.limits }).then(
-          () => true,
-          () => false
-        ),
-      connected
-    )
+    this.lookups = new OneRoundLookups(node.services.dht, datastore, () => this.crawler.complete, connected)
   }
 
   /** Creates the data directory, identity and datastore, then starts the node. */
@@ -345,7 +338,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       for await (const event of traced(
         recorder,
         oneRound
-          ? this.lookups.getProviders(cid.multihash.bytes, this.routingOptions(options))
+          ? this.lookups.getProviders(cid, this.routingOptions(options))
           : this.node.services.dht.findProviders(cid, this.routingOptions(options)),
         options.signal
       )) {
@@ -618,15 +611,17 @@ export class SwarmPeer implements PeerServiceHandlers {
     // A one-round put knows its targets up front; at the quorum some have not been sent to yet.
     const targets = (): number => Math.max(put.targets, sentTo.size)
     const finish = (): void => recorder.finish('ok', `stored on ${accepted.size} of ${targets()} peer(s)`)
-    let quorum = false
-    try {
+    // Reads the put's events; with `atQuorum`, stops (true) once PUT_QUORUM peers have confirmed.
+    const pump = async (atQuorum: boolean): Promise<boolean> => {
       for (let next = await events.next(); next.done !== true; next = await events.next()) {
         observe(next.value)
-        if (oneRound && accepted.size >= PUT_QUORUM) {
-          quorum = true
-          break
-        }
+        if (atQuorum && accepted.size >= PUT_QUORUM) return true
       }
+      return false
+    }
+    let quorum: boolean
+    try {
+      quorum = await pump(oneRound)
     } catch (err) {
       throw lookupFailed('put', err, options)
     } finally {
@@ -635,10 +630,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     const result = { accepted: accepted.size, sentTo: targets(), queryId: recorder.id }
     if (!quorum) finish()
     else
-      void (async () => {
-        for (let next = await events.next(); next.done !== true; next = await events.next())
-          observe(next.value)
-      })()
+      void pump(false)
         .catch(() => {})
         .finally(finish)
     return result
@@ -654,6 +646,7 @@ export class SwarmPeer implements PeerServiceHandlers {
   }> {
     const recorder = this.queryLog.start('get', kadIdOfKey(target.dhtKey), target.topic, target.key)
     const candidates: { value: Uint8Array; from: string }[] = []
+    const open = this.recordOpener(target.dhtKey)
     const oneRound = this.lookups.usable()
     // kad-dht's iterative get includes this node's own copy; the one-round lookup leaves that to us.
     if (oneRound) {
@@ -665,7 +658,11 @@ export class SwarmPeer implements PeerServiceHandlers {
       for await (const event of traced(
         recorder,
         oneRound
-          ? this.lookups.getValue(target.dhtKey, this.routingOptions(options))
+          ? this.lookups.getValue(
+              target.dhtKey,
+              this.routingOptions(options),
+              async (value) => (await open(value)) != null
+            )
           : this.node.services.dht.get(target.dhtKey, this.routingOptions(options)),
         options.signal
       )) {
@@ -674,7 +671,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     } catch (err) {
       throw lookupFailed('get', err, options)
     }
-    const best = await this.newestValid(target.dhtKey, candidates)
+    const best = await this.newestValid(candidates, open)
     if (best == null) {
       recorder.finish('not-found', null)
       return { found: null, queryId: recorder.id }
@@ -684,24 +681,36 @@ export class SwarmPeer implements PeerServiceHandlers {
   }
 
   /**
-   * The newest valid version among those a lookup collected (each distinct envelope checked once). kad-dht's
-   * iterative get yields one pick; a one-round get yields every copy the closest peers hold, plus our own.
+   * Opens (decodes and validates) each distinct envelope of one lookup once: a one-round get checks an answer
+   * before it lets the answer end a round, and the pick of the newest reuses that check. Null: invalid or expired.
+   */
+  private recordOpener(dhtKey: Uint8Array): (envelope: Uint8Array) => Promise<SignedRecord | null> {
+    const opened: { envelope: Uint8Array; record: Promise<SignedRecord | null> }[] = []
+    return (envelope) => {
+      let entry = opened.find((o) => equals(o.envelope, envelope))
+      if (entry == null) {
+        const record = openRecord(dhtKey, envelope, { limits: this.settings.limits }).catch(() => null)
+        entry = { envelope, record }
+        opened.push(entry)
+      }
+      return entry.record
+    }
+  }
+
+  /**
+   * The newest valid version among those a lookup collected. kad-dht's iterative get yields one pick; a one-round
+   * get yields every valid copy the closest peers hold, plus our own.
    */
   private async newestValid(
-    dhtKey: Uint8Array,
-    candidates: { value: Uint8Array; from: string }[]
+    candidates: { value: Uint8Array; from: string }[],
+    open: (envelope: Uint8Array) => Promise<SignedRecord | null>
   ): Promise<{ record: SignedRecord; envelope: Uint8Array; from: string } | null> {
     let best: { record: SignedRecord; envelope: Uint8Array; from: string } | null = null
-    const checked: Uint8Array[] = []
     for (const { value, from } of candidates) {
-      if (checked.some((seen) => equals(seen, value))) continue
-      checked.push(value)
-      try {
-        const record = await openRecord(dhtKey, value, { limits: this.settings.limits })
-        if (best == null || compareRecords(record, best.record) > 0) best = { record, envelope: value, from }
-      } catch {
-        // An invalid or expired copy from one peer does not hide a valid one from another.
-      }
+      // An invalid or expired copy from one peer does not hide a valid one from another.
+      const record = await open(value)
+      if (record != null && (best == null || compareRecords(record, best.record) > 0))
+        best = { record, envelope: value, from }
     }
     return best
   }

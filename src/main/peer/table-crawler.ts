@@ -51,14 +51,11 @@ const ASK_TIMEOUT_MS = 5_000
 const VOUCH_MS = 60_000
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
-export interface CrawlSummary {
-  at: number
+/** What one crawl did: what the settling schedule decides on. */
+interface CrawlSummary {
   regions: number
-  asked: number
-  failed: number
   added: number
-  tableSize: number
-  ms: number
+  failed: number
 }
 
 export class TableCrawler {
@@ -74,7 +71,7 @@ export class TableCrawler {
   private readonly named = new Map<string, number>()
   /** True once a crawl found nothing new and every peer asked answered: the table holds the whole swarm. */
   complete = false
-  lastCrawl: CrawlSummary | null = null
+  private crawled = false
 
   constructor(
     private readonly dht: KadDHT,
@@ -102,7 +99,7 @@ export class TableCrawler {
       const timer = setTimeout(() => {
         if (this.table.size === 0) return settle(50)
         void (async () => {
-          let summary = await this.crawl(this.lastCrawl == null ? undefined : PROBE_REGIONS)
+          let summary = await this.crawl(this.crawled ? PROBE_REGIONS : undefined)
           if (summary != null && summary.regions < 2 ** REGION_BITS && summary.added > 0)
             summary = await this.crawl()
           if (summary == null) return
@@ -145,11 +142,9 @@ export class TableCrawler {
       .sort((a, b) => a.order - b.order)
       .slice(0, regions)
       .map(({ key }) => key)
-    const started = Date.now()
     const silent = new Set<string>()
     const questions = new Map<string, number>()
     const admitting = new Map<string, PeerId>()
-    let asked = 0
     let failed = 0
     const linked = [...this.table.kb.toIterable()].filter((p) => this.connected(p.peerId))
     let newConnections = 0
@@ -174,7 +169,6 @@ export class TableCrawler {
         }
         questions.set(text, put + 1)
         tries++
-        asked++
         const named = await this.ask(peer, key)
         if (named == null) {
           silent.add(text)
@@ -192,17 +186,8 @@ export class TableCrawler {
     const now = Date.now()
     for (const [peer, until] of this.named) if (until <= now) this.named.delete(peer)
     if (this.signal.aborted) return null
-    const summary: CrawlSummary = {
-      at: started,
-      regions: keys.length,
-      asked,
-      failed,
-      added: this.table.size - sizeBefore,
-      tableSize: this.table.size,
-      ms: Date.now() - started
-    }
-    this.lastCrawl = summary
-    return summary
+    this.crawled = true
+    return { regions: keys.length, added: this.table.size - sizeBefore, failed }
   }
 
   /** Notes a named peer to be added, once, if the table does not hold it already. */
