@@ -37,7 +37,12 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
   }, 90_000)
 
   test(`a get from a full table asks at most ${GET_FANOUT} peers, in one round`, async () => {
-    await peers[1]!.putRecord({ topic: 'one-round', key: 'get', value: utf8.encode('found') }, {})
+    const put = await peers[1]!.putRecord({ topic: 'one-round', key: 'get', value: utf8.encode('found') }, {})
+    // The put returned at its quorum; the claim is about a record the k closest all hold.
+    await waitFor(
+      () => peers[1]!.queryTrace(put.queryId)!.status !== 'running',
+      'the put to reach every target'
+    )
     const { record, queryId } = await peers[9]!.getRecord({ topic: 'one-round', key: 'get' }, {})
     expect(utf8.decode(record!.value)).toBe('found')
     const sends = peers[9]!.queryTrace(queryId)!.steps.filter((s) => s.kind === 'send')
