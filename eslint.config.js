@@ -3,7 +3,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'src/shared/bridge/gen/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'src/shared/bridge/gen/**', 'src/main/peer/gen/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,8 +7,8 @@
  * Stock kad-dht instead walks the keyspace on every lookup (several rounds, 20-40 peers asked), and waits for all
  * of them, because it cannot know its table is complete.
  *
- * Every request here is an ordinary DHT message sent through kad-dht's own network layer, so the remote side needs
- * nothing new, and the events are kad-dht's, so traces and the UI's pictures work unchanged. A lookup that finds
+ * Every request here is an ordinary DHT message (sent over reused streams, dht-request-streams.ts), so the remote
+ * side needs nothing new, and the events are kad-dht's, so traces and the UI's pictures work unchanged. A lookup that finds
  * nothing where the table says it should be (a stale or partial table) widens to the next closest peers and, as a
  * last resort, falls back to kad-dht's iterative lookup.
  */
@@ -20,7 +20,7 @@ import type { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
 import { kadIdOfKey } from './kad-id.ts'
-import { kadNetwork, type KadNetwork } from './replication-check.ts'
+import type { KadNetwork } from './replication-check.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /** A kad-dht query event, tagged with the round of the lookup it belongs to (for traces). */
@@ -59,18 +59,18 @@ export const HIT_GRACE_MS = 5
 const PATH = { index: 0, queued: 0, running: 0, total: 0 }
 
 export class OneRoundLookups {
-  private readonly network: KadNetwork
   private readonly table: ReturnType<typeof kadRoutingTable>
 
   constructor(
     private readonly dht: KadDHT,
+    /** How requests are sent: over reused streams (dht-request-streams.ts). */
+    private readonly network: KadNetwork,
     private readonly datastore: Datastore,
     /** Whether the table is complete enough to trust (the crawler has run). */
     private readonly ready: () => boolean,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean
   ) {
-    this.network = kadNetwork(dht)
     this.table = kadRoutingTable(dht)
   }
 

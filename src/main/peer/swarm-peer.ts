@@ -54,6 +54,7 @@ import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
 import { ClockSkews, serveClock } from './clock-skew.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
 import { TableCrawler } from './table-crawler.ts'
+import { DhtRequestStreams } from './dht-request-streams.ts'
 import { checkContactsByConnection } from './contact-check.ts'
 import { DEFAULT_IP_DIVERSITY, IpDiversityFilter, type IpDiversityOptions } from './ip-diversity.ts'
 import { DHT_PREFIX, Key, SwarmDatastore } from './swarm-datastore.ts'
@@ -116,6 +117,8 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly shutdown = new AbortController()
   private readonly crawler: TableCrawler
   private readonly lookups: OneRoundLookups
+  /** The crawler's and the one-round lookups' requests, over streams kept open between them. */
+  private readonly requests: DhtRequestStreams
   /** Keeps any one address range from filling the routing table (null when turned off). */
   readonly diversity: IpDiversityFilter | null
   private republishTimer: NodeJS.Timeout | undefined
@@ -139,8 +142,10 @@ export class SwarmPeer implements PeerServiceHandlers {
     this.bookkeeping = new Bookkeeping(datastore)
     const connected = (peerId: PeerId): boolean =>
       node.getConnections(peerId).some((c) => c.status === 'open')
+    this.requests = new DhtRequestStreams(node, settings.protocol)
     this.crawler = new TableCrawler(
       node.services.dht,
+      this.requests,
       node.peerId,
       node.peerStore,
       this.shutdown.signal,
@@ -157,7 +162,13 @@ export class SwarmPeer implements PeerServiceHandlers {
       settings.ipDiversity != null
         ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
         : null
-    this.lookups = new OneRoundLookups(node.services.dht, datastore, () => this.crawler.complete, connected)
+    this.lookups = new OneRoundLookups(
+      node.services.dht,
+      this.requests,
+      datastore,
+      () => this.crawler.complete,
+      connected
+    )
   }
 
   /** Creates the data directory, identity and datastore, then starts the node. */
@@ -237,6 +248,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     this.stopping ??= (async () => {
       clearTimeout(this.republishTimer)
       this.shutdown.abort()
+      this.requests.close()
       await this.node.stop()
       await this.peerStore.close()
       await this.datastore.close()

@@ -18,7 +18,7 @@ import type { PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
 import { randomBytes } from 'node:crypto'
 import { compare, xor } from 'uint8arrays'
 import { kadIdOfKey } from './kad-id.ts'
-import { kadNetwork, type KadNetwork } from './replication-check.ts'
+import type { KadNetwork } from './replication-check.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /** log2 of the number of keyspace regions asked about per crawl. */
@@ -59,14 +59,12 @@ interface CrawlSummary {
 }
 
 export class TableCrawler {
-  private readonly network: KadNetwork
   private readonly table: ReturnType<typeof kadRoutingTable>
   private running: Promise<CrawlSummary | null> | null = null
   private timer: NodeJS.Timeout | undefined
   /**
-   * Peers named by an answer to the crawler, until when their namer's word stands for them. kad-dht itself queues
-   * every peer a response names for its table (its network's "peer" event), in a race with the crawler's own add;
-   * either way the contact check asks `vouches`.
+   * Peers named by an answer to the crawler, until when their namer's word stands for them: the contact check asks
+   * `vouches` when the crawler adds them.
    */
   private readonly named = new Map<string, number>()
   /** True once a crawl found nothing new and every peer asked answered: the table holds the whole swarm. */
@@ -74,7 +72,9 @@ export class TableCrawler {
   private crawled = false
 
   constructor(
-    private readonly dht: KadDHT,
+    dht: KadDHT,
+    /** How requests are sent: over reused streams (dht-request-streams.ts). */
+    private readonly network: KadNetwork,
     private readonly self: PeerId,
     private readonly peerStore: PeerStore,
     private readonly signal: AbortSignal,
@@ -82,7 +82,6 @@ export class TableCrawler {
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean
   ) {
-    this.network = kadNetwork(dht)
     this.table = kadRoutingTable(dht)
   }
 

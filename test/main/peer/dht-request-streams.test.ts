@@ -1,0 +1,91 @@
+/**
+ * DHT requests over reused streams, against real peers (kad-dht answering on the other side): the answers are the
+ * ones kad-dht's own network gets, requests in sequence share one stream, and a stream the remote dropped while it
+ * sat idle costs a retry on a new stream, not a failed request.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { MessageType, type QueryEvent } from '@libp2p/kad-dht'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { utf8 } from '../../../src/shared/bytes.ts'
+import { DEFAULT_DHT_PROTOCOL, DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
+import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import { DhtRequestStreams } from '../../../src/main/peer/dht-request-streams.ts'
+import { kadNetwork, type KadNetwork } from '../../../src/main/peer/replication-check.ts'
+import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
+import { collect, spawnSwarm, teardown } from '../../helpers/swarm.ts'
+
+const PATH = { index: 0, queued: 0, running: 0, total: 0 }
+let peers: SwarmPeer[] = []
+let asker: SwarmPeer
+let holder: SwarmPeer
+let requests: DhtRequestStreams
+/** Streams the requests opened (the peers' own crawlers keep streams of their own on the same connections). */
+let opened = 0
+const key = recordKey(DEFAULT_NAMESPACE, 'streams', utf8.encode('k'))
+
+beforeAll(async () => {
+  peers = await spawnSwarm(4)
+  ;[asker, holder] = [peers[0]!, peers[1]!]
+  await holder.putRecord({ topic: 'streams', key: 'k', value: utf8.encode('held') }, {})
+  requests = new DhtRequestStreams(
+    {
+      dialProtocol: async (...args) => {
+        opened++
+        return asker.node.dialProtocol(...args)
+      }
+    },
+    DEFAULT_DHT_PROTOCOL
+  )
+}, 60_000)
+afterAll(async () => {
+  requests.close()
+  await teardown(peers)
+})
+
+const getValue = (network: KadNetwork, to: PeerId) =>
+  collect(network.sendRequest(to, { type: MessageType.GET_VALUE, key }, { path: PATH }))
+const response = (events: QueryEvent[]) => {
+  const answer = events.find((e) => e.name === 'PEER_RESPONSE')
+  if (answer?.name !== 'PEER_RESPONSE') throw new Error(`no answer: ${events.map((e) => e.name).join(', ')}`)
+  return answer
+}
+
+describe('DHT requests over reused streams', () => {
+  test("answer as kad-dht's own network does, with its events in its order", async () => {
+    const ours = await getValue(requests, holder.peerId)
+    const theirs = await getValue(kadNetwork(asker.node.services.dht), holder.peerId)
+    expect(ours.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
+    expect(ours.map((e) => e.name)).toEqual(theirs.map((e) => e.name))
+    const [a, b] = [response(ours), response(theirs)]
+    expect(a.messageType).toBe(MessageType.GET_VALUE)
+    expect(a.record?.value).toEqual(b.record?.value)
+    expect(a.closer.map((p) => p.id.toString()).sort()).toEqual(b.closer.map((p) => p.id.toString()).sort())
+    expect(a.closer.length).toBeGreaterThan(0)
+    expect(a.closer.every((p) => p.multiaddrs.length > 0)).toBe(true)
+  })
+
+  test('requests in sequence share one stream, kept open between them', async () => {
+    await getValue(requests, holder.peerId)
+    const before = opened
+    for (let i = 0; i < 5; i++) expect(response(await getValue(requests, holder.peerId)).record).toBeDefined()
+    expect(opened).toBe(before)
+  })
+
+  test('a stream the remote dropped while idle is replaced, and the request still succeeds', async () => {
+    await getValue(requests, holder.peerId)
+    const before = opened
+    // The holder resets its end, as kad-dht does with a stream idle for 10 s.
+    for (const s of holder.node.getConnections(asker.peerId).flatMap((c) => c.streams))
+      if (s.protocol === DEFAULT_DHT_PROTOCOL) s.abort(new Error('idle'))
+    const events = await getValue(requests, holder.peerId)
+    expect(response(events).record).toBeDefined()
+    expect(opened).toBe(before + 1)
+  })
+
+  test('a peer that cannot be reached gives a query error, not a throw', async () => {
+    const [stranger] = peers.splice(3, 1)
+    await stranger!.stop()
+    const events = await getValue(requests, stranger!.peerId)
+    expect(events.map((e) => e.name)).toEqual(['DIAL_PEER', 'QUERY_ERROR'])
+  })
+})
