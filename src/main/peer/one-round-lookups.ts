@@ -43,6 +43,12 @@ const MAX_ROUNDS = 3
 /** How long one round waits for its slowest peer before the next round starts without it. */
 const ROUND_TIMEOUT_MS = 3_000
 /**
+ * How long a put waits for one peer's confirmation. Longer than a round: a put has no next round to move on to, and
+ * in a swarm still busy settling (200 peers starting on two cores) handshakes took over 3 s, which failed puts whose
+ * every target was new to this peer.
+ */
+const WRITE_TIMEOUT_MS = 10_000
+/**
  * Once one peer of a round has answered with a valid record (or providers), how long the round still waits for the
  * others. All of the k closest got the same put, so the first valid answer is nearly always the newest; the grace
  * lets a peer that answers in the same few milliseconds show a newer version (the caller keeps the newest), without
@@ -60,7 +66,7 @@ export class OneRoundLookups {
     /** How requests are sent: over reused streams (dht-request-streams.ts). */
     private readonly network: KadNetwork,
     private readonly datastore: Datastore,
-    /** Whether the table is complete enough to trust (the crawler has run). */
+    /** Whether the table is full enough to trust (the crawler's first crawl has run). */
     private readonly ready: () => boolean,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean
@@ -169,13 +175,24 @@ export class OneRoundLookups {
     // as many others, closest first, as the quorum still needs (one to spare): a new connection costs tens of ms of
     // CPU on each side, and a dozen handshakes at once (the k closest are rarely connected: connections cluster
     // near a peer's own id, keys fall anywhere) held the quorum's answers up behind them. The rest follow in the
-    // background, once the first wave has answered.
+    // background, once the first wave has answered or a round's time has passed, whichever is first (a slow first
+    // wave must not hold the rest back).
     const warm = peers.filter(this.connected)
     const cold = peers.filter((p) => !this.connected(p))
     const coldFirst = Math.max(0, PUT_QUORUM + 1 - warm.length)
-    yield* merge(...[...warm, ...cold.slice(0, coldFirst)].map(send))
-    const rest = cold.slice(coldFirst)
-    if (rest.length > 0) yield* merge(...rest.map(send))
+    let firstAnswered = (): void => {}
+    const answered = new Promise<void>((resolve) => (firstAnswered = resolve))
+    const first = async function* (): AsyncGenerator<RoundEvent> {
+      yield* merge(...[...warm, ...cold.slice(0, coldFirst)].map(send))
+      firstAnswered()
+    }
+    const rest = async function* (): AsyncGenerator<RoundEvent> {
+      const pending = cold.slice(coldFirst)
+      if (pending.length === 0) return
+      await Promise.race([answered, delay(ROUND_TIMEOUT_MS, options.signal)])
+      yield* merge(...pending.map(send))
+    }
+    yield* merge(first(), rest())
   }
 
   /**
@@ -241,7 +258,8 @@ export class OneRoundLookups {
     extra: (event: QueryEvent) => Promise<QueryEvent | null>,
     cutOff?: AbortSignal
   ): AsyncGenerator<RoundEvent> {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(ROUND_TIMEOUT_MS)])
+    const limit = message.type === MessageType.PUT_VALUE ? WRITE_TIMEOUT_MS : ROUND_TIMEOUT_MS
+    const timeout = AbortSignal.any([signal, AbortSignal.timeout(limit)])
     for await (const event of this.network.sendRequest(peer, message, { signal: timeout, path: PATH })) {
       if (event.name === 'QUERY_ERROR' && cutOff?.aborted === true) return
       yield { ...event, round }
@@ -249,6 +267,21 @@ export class OneRoundLookups {
       if (more != null) yield { ...more, round }
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        resolve()
+      },
+      { once: true }
+    )
+  })
 }
 
 /** Reads an iterator to its end, discarding what it yields (requests cut off by a round's end). */

@@ -166,7 +166,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       node.services.dht,
       this.requests,
       datastore,
-      () => this.crawler.complete,
+      () => this.crawler.crawled,
       connected
     )
   }

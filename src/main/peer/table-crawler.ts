@@ -6,8 +6,8 @@
  * to that region, for the peers closest to a key inside it (FIND_NODE); the answers together name the peers of every
  * region. Each named peer is added to the table through the table's own door, so the IP-diversity filter applies;
  * the peer that named it vouches for it (see contact-check.ts), so it is not dialled: connections are opened when a
- * lookup needs them. After the first crawl the crawler probes a few regions, backing off, for a minute (see start);
- * once a crawl finds nothing new and every peer asked answered, the table is complete.
+ * lookup needs them. One-round lookups start once the first crawl has run (see `crawled`); the crawler then probes
+ * a few regions, backing off, for a minute and until two probes in a row find nothing new (see start).
  *
  * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
  * where asking every peer costs N requests and N connections, and N² across a swarm starting at once: at 100 peers on
@@ -67,9 +67,7 @@ export class TableCrawler {
    * `vouches` when the crawler adds them.
    */
   private readonly named = new Map<string, number>()
-  /** True once a crawl found nothing new and every peer asked answered: the table holds the whole swarm. */
-  complete = false
-  private crawled = false
+  private firstCrawlDone = false
 
   constructor(
     dht: KadDHT,
@@ -98,25 +96,29 @@ export class TableCrawler {
       const timer = setTimeout(() => {
         if (this.table.size === 0) return settle(50)
         void (async () => {
-          let summary = await this.crawl(this.crawled ? PROBE_REGIONS : undefined)
+          let summary = await this.crawl(this.firstCrawlDone ? PROBE_REGIONS : undefined)
           if (summary != null && summary.regions < 2 ** REGION_BITS && summary.added > 0)
             summary = await this.crawl()
           if (summary == null) return
           quiet = summary.added === 0 && summary.failed === 0 ? quiet + 1 : 0
-          if (quiet > 0) this.complete = true
           if (Date.now() - startedAt < SETTLE_MS || quiet < 2) settle(Math.min(delayMs * 2 + 500, 16_000))
         })()
       }, delayMs)
       timer.unref()
     }
     settle(0)
-    this.timer = setInterval(() => {
-      void this.crawl().then((summary) => {
-        if (summary?.failed === 0) this.complete = true
-      })
-    }, this.refreshMs)
+    this.timer = setInterval(() => void this.crawl(), this.refreshMs)
     this.timer.unref()
     this.signal.addEventListener('abort', () => clearInterval(this.timer), { once: true })
+  }
+
+  /**
+   * True once a crawl of every region has run: the table then holds what the swarm knew of itself at that moment,
+   * enough for one-round lookups (a miss widens to the next closest peers). Waiting for a crawl that finds nothing
+   * new instead kept peers of a 200-peer swarm on kad-dht's iterative lookups for the first minute.
+   */
+  get crawled(): boolean {
+    return this.firstCrawlDone
   }
 
   /** Whether a peer was just named by a peer that answered this crawl (it may enter the table undialled). */
@@ -185,7 +187,7 @@ export class TableCrawler {
     const now = Date.now()
     for (const [peer, until] of this.named) if (until <= now) this.named.delete(peer)
     if (this.signal.aborted) return null
-    this.crawled = true
+    this.firstCrawlDone = true
     return { regions: keys.length, added: this.table.size - sizeBefore, failed }
   }
 
