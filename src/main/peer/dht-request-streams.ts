@@ -22,8 +22,14 @@ import { peerIdFromMultihash } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
+import { equals } from 'uint8arrays'
 import type { AbortOptions, PeerId, PeerInfo, Stream } from '@libp2p/interface'
-import { MessageSchema, MessageType as WireType, type PeerInfo as WirePeerInfo } from './gen/kad_dht_pb.ts'
+import {
+  MessageSchema,
+  MessageType as WireType,
+  type Message,
+  type PeerInfo as WirePeerInfo
+} from './gen/kad_dht_pb.ts'
 import type { KadNetwork } from './replication-check.ts'
 
 /** An idle stream is closed after this long, before kad-dht's 10 s incoming-message timeout resets it. */
@@ -45,6 +51,15 @@ interface OpenStream {
 }
 
 type Path = Parameters<KadNetwork['sendRequest']>[2]['path']
+type Request = Parameters<KadNetwork['sendRequest']>[1]
+
+/** One request: to whom, the message and its encoding, and when to give up. */
+interface Call {
+  to: PeerId
+  msg: Request
+  request: Uint8Array
+  signal: AbortSignal
+}
 
 export class DhtRequestStreams implements KadNetwork {
   private readonly idle = new Map<string, OpenStream[]>()
@@ -58,7 +73,7 @@ export class DhtRequestStreams implements KadNetwork {
 
   async *sendRequest(
     to: PeerId,
-    msg: { type: MessageType; key: Uint8Array; record?: Uint8Array },
+    msg: Request,
     options: { signal?: AbortSignal; path: Path }
   ): AsyncGenerator<QueryEvent> {
     const { path } = options
@@ -84,23 +99,23 @@ export class DhtRequestStreams implements KadNetwork {
       messageType: msg.type,
       path
     }
-    let answer: Uint8Array
+    let response: Message
     try {
-      answer = await this.exchange(to, open, request, signal)
+      response = await this.exchange(open, { to, request, msg, signal })
     } catch (err) {
       yield queryError(to, err, path)
       return
     }
+    // Peer ids and addresses are parsed here, outside the stream's round trip: a malformed one fails this request
+    // only (the stream stays good).
+    let answered: QueryEvent
     try {
-      const response = fromBinary(MessageSchema, answer)
-      const type = kadType(response.type)
-      if (type == null) throw new Error(`unknown DHT message type ${response.type}`)
-      yield {
+      answered = {
         name: 'PEER_RESPONSE',
         type: EventTypes.PEER_RESPONSE,
         from: to,
-        messageName: type,
-        messageType: type,
+        messageName: msg.type,
+        messageType: msg.type,
         closer: response.closer.map(peerInfo),
         providers: response.providers.map(peerInfo),
         ...(response.record != null ? { record: DhtRecord.deserialize(response.record) } : {}),
@@ -108,7 +123,9 @@ export class DhtRequestStreams implements KadNetwork {
       }
     } catch (err) {
       yield queryError(to, err, path)
+      return
     }
+    yield answered
   }
 
   /** Closes every idle stream and stops reusing. */
@@ -120,32 +137,32 @@ export class DhtRequestStreams implements KadNetwork {
   }
 
   /** One request written and its answer read; on a reused stream that failed, once more on a new stream. */
-  private async exchange(to: PeerId, open: OpenStream, request: Uint8Array, signal: AbortSignal) {
+  private async exchange(open: OpenStream, call: Call): Promise<Message> {
     try {
-      return await this.roundTrip(to, open, request, signal)
+      return await this.roundTrip(open, call)
     } catch (err) {
-      open.stream.abort(err as Error)
-      if (!open.reused || signal.aborted) throw err
-      const fresh = await this.openNew(to, signal)
-      try {
-        return await this.roundTrip(to, fresh, request, signal)
-      } catch (again) {
-        fresh.stream.abort(again as Error)
-        throw again
-      }
+      if (!open.reused || call.signal.aborted) throw err
+      return await this.roundTrip(await this.openNew(call.to, call.signal), call)
     }
   }
 
-  private async roundTrip(
-    to: PeerId,
-    open: OpenStream,
-    request: Uint8Array,
-    signal: AbortSignal
-  ): Promise<Uint8Array> {
-    await open.lp.write(request, { signal })
-    const answer = (await open.lp.read({ signal })).subarray()
-    this.release(to.toString(), open)
-    return answer
+  /** The stream goes back to the pool only after an answer that is this request's; it is aborted on any failure. */
+  private async roundTrip(open: OpenStream, { to, request, msg, signal }: Call): Promise<Message> {
+    try {
+      await open.lp.write(request, { signal })
+      const response = fromBinary(MessageSchema, (await open.lp.read({ signal })).subarray())
+      // On a reused stream a stray answer (one too many from a confused or hostile peer) would otherwise be read
+      // as the answer to the next request.
+      if (kadType(response.type) !== msg.type)
+        throw new Error(`answer of type ${WireType[response.type]} to a ${msg.type} request`)
+      if (response.key != null && response.key.length > 0 && !equals(response.key, msg.key))
+        throw new Error(`${msg.type} answer for another key`)
+      this.release(to.toString(), open)
+      return response
+    } catch (err) {
+      open.stream.abort(err as Error)
+      throw err
+    }
   }
 
   private async take(to: PeerId, signal: AbortSignal): Promise<OpenStream> {

@@ -3,16 +3,19 @@
  * ones kad-dht's own network gets, requests in sequence share one stream, and a stream the remote dropped while it
  * sat idle costs a retry on a new stream, not a failed request.
  */
+import { create, toBinary } from '@bufbuild/protobuf'
 import type { PeerId } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
 import { MessageType, type QueryEvent } from '@libp2p/kad-dht'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { DEFAULT_DHT_PROTOCOL, DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
 import { DhtRequestStreams } from '../../../src/main/peer/dht-request-streams.ts'
+import { MessageSchema, MessageType as WireType } from '../../../src/main/peer/gen/kad_dht_pb.ts'
 import { kadNetwork, type KadNetwork } from '../../../src/main/peer/replication-check.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
-import { collect, spawnSwarm, teardown } from '../../helpers/swarm.ts'
+import { collect, spawnPeer, spawnSwarm, teardown } from '../../helpers/swarm.ts'
 
 const PATH = { index: 0, queued: 0, running: 0, total: 0 }
 let peers: SwarmPeer[] = []
@@ -80,6 +83,32 @@ describe('DHT requests over reused streams', () => {
     const events = await getValue(requests, holder.peerId)
     expect(response(events).record).toBeDefined()
     expect(opened).toBe(before + 1)
+  })
+
+  test('an answer that is not for this request fails it, and its stream is not reused', async () => {
+    // A DHT peer that answers every request with a GET_VALUE for another key, twice (one answer too many).
+    const liar = await spawnPeer()
+    peers.push(liar)
+    await liar.node.unhandle(DEFAULT_DHT_PROTOCOL)
+    await liar.node.handle(DEFAULT_DHT_PROTOCOL, async (stream) => {
+      const lp = lpStream(stream)
+      const other = recordKey(DEFAULT_NAMESPACE, 'streams', utf8.encode('other'))
+      const answer = toBinary(MessageSchema, create(MessageSchema, { type: WireType.GET_VALUE, key: other }))
+      for (;;) {
+        await lp.read()
+        await lp.write(answer)
+        await lp.write(answer)
+      }
+    })
+    await asker.dial({ multiaddr: liar.node.getMultiaddrs()[0]!.toString() }, {})
+    const before = opened
+    for (let i = 0; i < 2; i++) {
+      const events = await getValue(requests, liar.peerId)
+      const failure = events.find((e) => e.name === 'QUERY_ERROR')
+      expect(failure?.name === 'QUERY_ERROR' && failure.error.message).toMatch(/another key/)
+    }
+    // Each request needed a stream of its own: the first one's, holding a stray answer, was not kept.
+    expect(opened).toBe(before + 2)
   })
 
   test('a peer that cannot be reached gives a query error, not a throw', async () => {
