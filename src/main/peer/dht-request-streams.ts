@@ -30,7 +30,7 @@ import {
   type Message,
   type PeerInfo as WirePeerInfo
 } from './gen/kad_dht_pb.ts'
-import type { KadNetwork } from './replication-check.ts'
+import type { KadNetwork } from './kad-network.ts'
 
 /** An idle stream is closed after this long, before kad-dht's 10 s incoming-message timeout resets it. */
 export const IDLE_MS = 8_000

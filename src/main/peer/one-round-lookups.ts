@@ -20,7 +20,7 @@ import type { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
 import { kadIdOfKey } from './kad-id.ts'
-import type { KadNetwork } from './replication-check.ts'
+import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /** A kad-dht query event, tagged with the round of the lookup it belongs to (for traces). */
@@ -85,6 +85,14 @@ export class OneRoundLookups {
   /** The `count` closest peers to a DHT key that the routing table holds, nearest first. */
   closest(dhtKey: Uint8Array, count: number): PeerId[] {
     return this.table.closestPeers(kadIdOfKey(dhtKey), { count })
+  }
+
+  /** Peers already connected, and the others, each in the order given. */
+  private byConnection(peers: PeerId[]): [PeerId[], PeerId[]] {
+    const warm: PeerId[] = []
+    const cold: PeerId[] = []
+    for (const peer of peers) (this.connected(peer) ? warm : cold).push(peer)
+    return [warm, cold]
   }
 
   /**
@@ -177,8 +185,7 @@ export class OneRoundLookups {
     // near a peer's own id, keys fall anywhere) held the quorum's answers up behind them. The rest follow in the
     // background, once the first wave has answered or a round's time has passed, whichever is first (a slow first
     // wave must not hold the rest back).
-    const warm = peers.filter(this.connected)
-    const cold = peers.filter((p) => !this.connected(p))
+    const [warm, cold] = this.byConnection(peers)
     const coldFirst = Math.max(0, PUT_QUORUM + 1 - warm.length)
     let firstAnswered = (): void => {}
     const answered = new Promise<void>((resolve) => (firstAnswered = resolve))
@@ -210,8 +217,7 @@ export class OneRoundLookups {
     // connected are asked first. A new connection costs tens of ms of CPU on each side, so a lookup that must open
     // one is several times slower than one that need not (preferring connected peers among the 10 closest only,
     // as before, left a third of the gets at 100 peers dialling).
-    const closest = this.closest(key, this.k)
-    const candidates = [...closest.filter(this.connected), ...closest.filter((p) => !this.connected(p))]
+    const candidates = this.byConnection(this.closest(key, this.k)).flat()
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const batch = candidates.filter((p) => !asked.has(p.toString())).slice(0, GET_FANOUT)
       if (batch.length === 0) return false

@@ -2,9 +2,7 @@
  * Replication check: ask each of the k peers closest to a key, directly and one by one, what they hold for it —
  * which version of a record (publisher, creation time, signature state), or which providers. The answers are read
  * raw (not through our validator) so stale and invalid copies are reported, not hidden.
- *
- * kad-dht does not export a "send one request to one peer" call, so this reaches its `network.sendRequest`, checked
- * at run time like the routing table view.
+ * The requests go through kad-dht's own network (kad-network.ts).
  */
 import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import type { PeerId } from '@libp2p/interface'
@@ -13,24 +11,7 @@ import type { ReplicaView } from '../../shared/views.ts'
 import { log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import { compareRecords, openRecord, type SignedRecord } from './record-envelope.ts'
-
-export interface KadNetwork {
-  sendRequest(
-    to: PeerId,
-    msg: { type: MessageType; key: Uint8Array; record?: Uint8Array },
-    options: { signal?: AbortSignal; path: { index: number; queued: number; running: number; total: number } }
-  ): AsyncIterable<QueryEvent>
-}
-
-export function kadNetwork(dht: KadDHT): KadNetwork {
-  const network = (dht as unknown as { network?: Partial<KadNetwork> }).network
-  if (typeof network?.sendRequest !== 'function') {
-    throw new Error(
-      'this version of @libp2p/kad-dht does not expose network.sendRequest; update replication-check.ts'
-    )
-  }
-  return network as KadNetwork
-}
+import { kadNetwork } from './kad-network.ts'
 
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 

@@ -39,7 +39,7 @@ import type {
   StoredRecordView
 } from '../../shared/views.ts'
 import { Bookkeeping, type TopicKey } from './bookkeeping.ts'
-import { parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
+import { multihashKey, parseRecordKey, providerCid, recordKey } from './dht-keys.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { avoidTakenPorts } from './port-conflicts.ts'
 import { parseSwarmKey } from './swarm-key.ts'
@@ -377,7 +377,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     const self = this.peerId.toString()
     const out: ProviderFound[] = []
     for await (const key of this.datastore.queryKeys({
-      prefix: `${DHT_PREFIX}/provider/${toString(cid.multihash.bytes, 'base32')}/`
+      prefix: `${DHT_PREFIX}/provider/${multihashKey(cid)}/`
     })) {
       const parsed = parseProviderDatastoreKey(key)
       if (parsed == null) continue

@@ -18,7 +18,7 @@ import type { PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
 import { randomBytes } from 'node:crypto'
 import { compare, xor } from 'uint8arrays'
 import { kadIdOfKey } from './kad-id.ts'
-import type { KadNetwork } from './replication-check.ts'
+import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /** log2 of the number of keyspace regions asked about per crawl. */

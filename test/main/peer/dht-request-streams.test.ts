@@ -13,7 +13,7 @@ import { DEFAULT_DHT_PROTOCOL, DEFAULT_NAMESPACE } from '../../../src/shared/swa
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
 import { DhtRequestStreams } from '../../../src/main/peer/dht-request-streams.ts'
 import { MessageSchema, MessageType as WireType } from '../../../src/main/peer/gen/kad_dht_pb.ts'
-import { kadNetwork, type KadNetwork } from '../../../src/main/peer/replication-check.ts'
+import { kadNetwork, type KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { collect, spawnPeer, spawnSwarm, teardown } from '../../helpers/swarm.ts'
 
