@@ -23,7 +23,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as Digest from 'multiformats/hashes/digest'
 import { equals } from 'uint8arrays'
-import type { AbortOptions, PeerId, PeerInfo, Stream } from '@libp2p/interface'
+import type { DialProtocolOptions, PeerId, PeerInfo, Stream } from '@libp2p/interface'
 import {
   MessageSchema,
   MessageType as WireType,
@@ -40,7 +40,7 @@ const IDLE_PER_PEER = 2
 const DEFAULT_TIMEOUT_MS = 10_000
 
 export interface StreamOpener {
-  dialProtocol(peer: PeerId, protocols: string, options?: AbortOptions): Promise<Stream>
+  dialProtocol(peer: PeerId, protocols: string, options?: DialProtocolOptions): Promise<Stream>
 }
 
 interface OpenStream {
@@ -177,7 +177,9 @@ export class DhtRequestStreams implements KadNetwork {
   }
 
   private async openNew(to: PeerId, signal: AbortSignal): Promise<OpenStream> {
-    const stream = await this.node.dialProtocol(to, this.protocol, { signal })
+    // The protocol's name goes out with the request (one round trip less): there is one protocol to offer, and a
+    // peer that does not speak it fails the request as surely as a refused negotiation would.
+    const stream = await this.node.dialProtocol(to, this.protocol, { signal, negotiateFully: false })
     return { stream, lp: lpStream(stream), idleSince: 0, reused: false }
   }
 
