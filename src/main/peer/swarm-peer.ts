@@ -13,6 +13,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
+import merge from 'it-merge'
 import { equals, fromString, toString } from 'uint8arrays'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ApiParsedInput, CallOptions, PeerServiceHandlers } from '../../shared/api-contract.ts'
@@ -330,7 +331,8 @@ export class SwarmPeer implements PeerServiceHandlers {
   ): AsyncGenerator<ProviderFound> {
     const target = this.target(topic, key)
     const cid = await providerCid(this.settings.namespace, target.topic, target.key)
-    await this.bookkeeping.rememberKey(cid, target)
+    // Written while the lookup runs rather than before it (a LevelDB write on the way to the first provider).
+    const remembered = this.bookkeeping.rememberKey(cid, target)
     const recorder = this.queryLog.start(
       'find-providers',
       kadIdOfKey(cid.multihash.bytes),
@@ -339,35 +341,40 @@ export class SwarmPeer implements PeerServiceHandlers {
     )
     const seen = new Set<string>()
     const oneRound = this.lookups.usable()
-    try {
-      // kad-dht's iterative lookup reports the providers this node holds itself first; so does the one-round one.
-      if (oneRound) {
-        for (const provider of await this.localProviders(cid)) {
-          seen.add(provider.peerId)
-          yield provider
-        }
-      }
-      for await (const event of traced(
-        recorder,
-        oneRound
-          ? this.lookups.getProviders(cid, this.routingOptions(options))
-          : this.node.services.dht.findProviders(cid, this.routingOptions(options)),
-        options.signal
-      )) {
+    const events = traced(
+      recorder,
+      oneRound
+        ? this.lookups.getProviders(cid, this.routingOptions(options))
+        : this.node.services.dht.findProviders(cid, this.routingOptions(options)),
+      options.signal
+    )
+    const fromNetwork = async function* (): AsyncGenerator<ProviderFound> {
+      for await (const event of events) {
         if (event.name !== 'PROVIDER') continue
-        for (const provider of event.providers) {
-          const id = provider.id.toString()
-          if (seen.has(id)) continue
-          seen.add(id)
+        for (const provider of event.providers)
           yield {
-            peerId: id,
+            peerId: provider.id.toString(),
             addresses: [...new Set(provider.multiaddrs.map(String))],
             from: event.from.toString()
           }
-        }
+      }
+    }
+    // kad-dht's iterative lookup reports the providers this node holds itself; so does the one-round one, read from
+    // the datastore while the first round is under way rather than before it.
+    const localProviders = (): Promise<ProviderFound[]> => this.localProviders(cid)
+    const fromHere = async function* (): AsyncGenerator<ProviderFound> {
+      if (oneRound) yield* await localProviders()
+    }
+    try {
+      for await (const provider of merge(fromHere(), fromNetwork())) {
+        if (seen.has(provider.peerId)) continue
+        seen.add(provider.peerId)
+        yield provider
       }
     } catch (err) {
       throw lookupFailed('find providers', err, options)
+    } finally {
+      await remembered
     }
     recorder.finish(seen.size > 0 ? 'ok' : 'not-found', `${seen.size} provider(s)`)
   }
