@@ -43,6 +43,8 @@ async function runOne(impl: LabImpl, n: number) {
   const startMs = performance.now() - started
   try {
     const converged = await lab.converge(0.95, 30_000)
+    // Lookups are measured on a settled swarm: under a tenth of a core for the whole swarm, or 15 s at most.
+    const settled = await lab.settle(100, 15_000)
     const random = rng(n)
     const pick = (): number => Math.floor(random() * n)
     // Puts get 40 % of the budget, gets 40 %, providers the rest; each phase stops at its share.
@@ -92,6 +94,7 @@ async function runOne(impl: LabImpl, n: number) {
       cpuMsPerPeer: usage.cpuMsPerPeer,
       swarmStartMs: startMs,
       convergeMs: converged.ms,
+      settle: settled,
       tableFill: { mean: converged.mean, min: converged.min },
       joinFirstEntryMs: join.firstEntryMs,
       joinTo90PercentMs: join.targetMs,

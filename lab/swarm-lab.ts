@@ -195,6 +195,24 @@ export class SwarmLab {
     }
   }
 
+  /**
+   * Waits until the swarm is quiet: its processes together using less than `quietMsPerS` of CPU per second over one
+   * second, or `timeoutMs` has passed. A swarm whose tables have converged can still be busy for a while after (a
+   * hundred peers finishing their handshakes and crawls on two cores); lookups measured in that storm measure the
+   * storm more than the lookups, and swing threefold between runs. Join figures are measured separately (see join).
+   */
+  async settle(quietMsPerS: number, timeoutMs: number): Promise<{ ms: number; cpuMsPerS: number }> {
+    const started = performance.now()
+    const cpuMs = async (): Promise<number> => (await this.workerUsage()).reduce((n, u) => n + u.cpuMs, 0)
+    for (;;) {
+      const [cpu0, t0] = [await cpuMs(), performance.now()]
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const cpuMsPerS = ((await cpuMs()) - cpu0) / ((performance.now() - t0) / 1_000)
+      const ms = performance.now() - started
+      if (cpuMsPerS < quietMsPerS || ms > timeoutMs) return { ms, cpuMsPerS }
+    }
+  }
+
   put(peer: number, topic: string, key: string, value: Uint8Array): Promise<LookupSample> {
     const { worker, local } = this.workerOf(peer)
     return worker.call('put', { peer: local, topic, key, value })
@@ -222,9 +240,7 @@ export class SwarmLab {
 
   /** Memory and CPU per peer, summed over the live workers. */
   async usage(): Promise<{ rssMbPerPeer: number; heapMbPerPeer: number; cpuMsPerPeer: number }> {
-    const all: WorkerUsage[] = await Promise.all(
-      this.workers.filter((w) => !w.exited).map((w) => w.call('usage', {}))
-    )
+    const all = await this.workerUsage()
     const peers = all.reduce((n, u) => n + u.peers, 0)
     const per = (f: (u: WorkerUsage) => number): number => all.reduce((n, u) => n + f(u), 0) / peers
     return {
@@ -232,6 +248,10 @@ export class SwarmLab {
       heapMbPerPeer: per((u) => u.heapUsedBytes) / 2 ** 20,
       cpuMsPerPeer: per((u) => u.cpuMs)
     }
+  }
+
+  private workerUsage(): Promise<WorkerUsage[]> {
+    return Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('usage', {})))
   }
 
   /** Starts one more peer in `worker`, bootstrapped from a live peer, and times its table filling up. */
