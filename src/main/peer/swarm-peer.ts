@@ -48,6 +48,7 @@ import { checkProviderReplicas, checkRecordReplicas } from './replication-check.
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { withPeerStoreCache, type PeerStoreCache } from './peer-store-cache.ts'
+import { cachePeerInfo } from './peer-info-cache.ts'
 import { QueryLog, traced } from './query-log.ts'
 import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
@@ -143,6 +144,8 @@ export class SwarmPeer implements PeerServiceHandlers {
     this.bookkeeping = new Bookkeeping(datastore)
     const connected = (peerId: PeerId): boolean =>
       node.getConnections(peerId).some((c) => c.status === 'open')
+    // kad-dht reads the 20 closest peers from the peer store for every answer it gives.
+    cachePeerInfo(node.peerStore, node)
     this.requests = new DhtRequestStreams(node, settings.protocol)
     this.crawler = new TableCrawler(
       node.services.dht,
