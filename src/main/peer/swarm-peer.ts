@@ -334,8 +334,13 @@ export class SwarmPeer implements PeerServiceHandlers {
   ): AsyncGenerator<ProviderFound> {
     const target = this.target(topic, key)
     const cid = await providerCid(this.settings.namespace, target.topic, target.key)
-    // Written while the lookup runs rather than before it (a LevelDB write on the way to the first provider).
-    const remembered = this.bookkeeping.rememberKey(cid, target)
+    // Written while the lookup runs rather than before it (a LevelDB write on the way to the first provider). Its
+    // failure is caught at once (an unhandled rejection would end the process) and rethrown when the lookup ends; a
+    // caller that stops reading early does not hear of it (the write only names the key for the UI).
+    const remembered = this.bookkeeping.rememberKey(cid, target).then(
+      () => null,
+      (err: unknown) => err
+    )
     const recorder = this.queryLog.start(
       'find-providers',
       kadIdOfKey(cid.multihash.bytes),
@@ -376,9 +381,9 @@ export class SwarmPeer implements PeerServiceHandlers {
       }
     } catch (err) {
       throw lookupFailed('find providers', err, options)
-    } finally {
-      await remembered
     }
+    const failure = await remembered
+    if (failure != null) throw failure
     recorder.finish(seen.size > 0 ? 'ok' : 'not-found', `${seen.size} provider(s)`)
   }
 
