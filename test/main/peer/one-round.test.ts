@@ -6,12 +6,39 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
-import { GET_FANOUT, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
+import { GET_FANOUT, HEDGE_MAX_MS, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
 const N = 16
 let peers: SwarmPeer[] = []
 const table = (p: SwarmPeer) => kadRoutingTable(p.node.services.dht)
+const byId = (id: string): SwarmPeer => peers.find((p) => p.peerId.toString() === id)!
+
+/** The peer a get of `key` from `getter` asks first (the lookup's order is the same from one get to the next). */
+async function firstAsked(getter: SwarmPeer, key: string): Promise<SwarmPeer> {
+  const { queryId } = await getter.getRecord({ topic: 'one-round', key }, {})
+  return byId(getter.queryTrace(queryId)!.steps.find((s) => s.kind === 'send')!.peerId)
+}
+
+/** Holds a peer's answers to GET_VALUE for `ms` (fault injection into kad-dht's request handler); returns undo. */
+function slowGetValue(peer: SwarmPeer, ms: number): () => void {
+  type Rpc = { handleMessage: (from: unknown, msg: { type: string }) => Promise<unknown> }
+  const rpc = (peer.node.services.dht as unknown as { rpc: Rpc }).rpc
+  const original = rpc.handleMessage
+  rpc.handleMessage = async (from, msg) => {
+    if (msg.type === 'GET_VALUE') await new Promise((resolve) => setTimeout(resolve, ms))
+    return original.call(rpc, from, msg)
+  }
+  return () => {
+    rpc.handleMessage = original
+  }
+}
+
+/** A put every one of the k closest holds (the put returns at its quorum; this waits for the rest). */
+async function putEverywhere(from: SwarmPeer, key: string, value: string): Promise<void> {
+  const put = await from.putRecord({ topic: 'one-round', key, value: utf8.encode(value) }, {})
+  await waitFor(() => from.queryTrace(put.queryId)!.status !== 'running', 'the put to reach every target')
+}
 
 beforeAll(async () => {
   const seed = await spawnPeer()
@@ -37,12 +64,7 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
   }, 90_000)
 
   test(`a get from a full table asks at most ${GET_FANOUT} peers, in one round`, async () => {
-    const put = await peers[1]!.putRecord({ topic: 'one-round', key: 'get', value: utf8.encode('found') }, {})
-    // The put returned at its quorum; the claim is about a record the k closest all hold.
-    await waitFor(
-      () => peers[1]!.queryTrace(put.queryId)!.status !== 'running',
-      'the put to reach every target'
-    )
+    await putEverywhere(peers[1]!, 'get', 'found')
     const { record, queryId } = await peers[9]!.getRecord({ topic: 'one-round', key: 'get' }, {})
     expect(utf8.decode(record!.value)).toBe('found')
     const sends = peers[9]!.queryTrace(queryId)!.steps.filter((s) => s.kind === 'send')
@@ -50,6 +72,55 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     expect(sends.length).toBeLessThanOrEqual(GET_FANOUT)
     expect(sends.every((s) => s.round === 1)).toBe(true)
   })
+
+  test('a get asks one peer, and the others only when that one is slow or lacks the record', async () => {
+    await putEverywhere(peers[3]!, 'hedge', 'hedged')
+    const getter = peers[10]!
+    // Connected to every other peer, the getter asks the closest first, the same one from one get to the next (a
+    // hedge that opened a new connection could otherwise change the order between two gets).
+    for (const p of peers) if (p !== getter) await getter.node.dial(p.peerId)
+    const getOnce = async () => {
+      const started = performance.now()
+      const { record, queryId } = await getter.getRecord({ topic: 'one-round', key: 'hedge' }, {})
+      const ms = performance.now() - started
+      expect(utf8.decode(record!.value)).toBe('hedged')
+      const steps = getter.queryTrace(queryId)!.steps
+      expect(steps.filter((s) => s.kind === 'send').every((s) => s.round === 1)).toBe(true)
+      const sent = steps.filter((s) => s.kind === 'send').map((s) => s.peerId)
+      const answeredBy = (id: string) => steps.find((s) => s.kind === 'response' && s.peerId === id)
+      return { sent, answeredBy, from: record!.from, ms }
+    }
+    // A peer that answers promptly is the only one asked (asking three at once would fail this): the hedge fires
+    // only past the 90th percentile of first answers, so most gets ask one.
+    const prompt = []
+    for (let i = 0; i < 8; i++) prompt.push((await getOnce()).sent.length)
+    expect(prompt.filter((n) => n === 1).length).toBeGreaterThanOrEqual(4)
+
+    // The first peer stalls for 3 s: the others are asked after the hedge delay (at most HEDGE_MAX_MS), and one of
+    // them answers long before the stall ends.
+    const first = (await firstAsked(getter, 'hedge')).peerId.toString()
+    const undo = slowGetValue(byId(first), 3_000)
+    try {
+      const slow = await getOnce()
+      expect(slow.sent).toContain(first)
+      expect(slow.sent.length).toBeGreaterThan(1)
+      expect(slow.from).not.toBe(first)
+      expect(slow.answeredBy(first)).toBeUndefined()
+      expect(slow.ms).toBeLessThan(1_500)
+      expect(HEDGE_MAX_MS).toBeLessThan(1_500)
+    } finally {
+      undo()
+    }
+
+    // The first peer has lost its copy: it answers without the record, and the record comes from another peer in
+    // the same round.
+    await byId(first).removeRecord({ topic: 'one-round', key: 'hedge' }, {})
+    const missed = await getOnce()
+    expect(missed.sent).toContain(first)
+    expect(missed.answeredBy(first)?.hasRecord ?? false).toBe(false)
+    expect(missed.sent.length).toBeGreaterThan(1)
+    expect(missed.from).not.toBe(first)
+  }, 30_000)
 
   test(`a put returns once ${PUT_QUORUM} peers confirm it; the other sends finish in the background`, async () => {
     const put = await peers[2]!.putRecord({ topic: 'one-round', key: 'put', value: utf8.encode('v') }, {})
