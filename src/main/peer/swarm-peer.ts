@@ -13,7 +13,6 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import merge from 'it-merge'
 import { equals, fromString, toString } from 'uint8arrays'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import type { ApiParsedInput, CallOptions, PeerServiceHandlers } from '../../shared/api-contract.ts'
@@ -367,14 +366,16 @@ export class SwarmPeer implements PeerServiceHandlers {
           }
       }
     }
-    // kad-dht's iterative lookup reports the providers this node holds itself; so does the one-round one, read from
-    // the datastore while the first round is under way rather than before it.
+    // kad-dht's iterative lookup reports the providers this node holds itself before it asks anyone; so does the
+    // one-round one. Read while the first round was under way instead, they came 6 ms after the lookup started (in
+    // a 10-peer swarm in one process): their datastore reads waited behind the round's requests and answers.
     const localProviders = (): Promise<ProviderFound[]> => this.localProviders(cid)
-    const fromHere = async function* (): AsyncGenerator<ProviderFound> {
+    const hereThenNetwork = async function* (): AsyncGenerator<ProviderFound> {
       if (oneRound) yield* await localProviders()
+      yield* fromNetwork()
     }
     try {
-      for await (const provider of merge(fromHere(), fromNetwork())) {
+      for await (const provider of hereThenNetwork()) {
         if (seen.has(provider.peerId)) continue
         seen.add(provider.peerId)
         yield provider

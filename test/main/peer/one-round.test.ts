@@ -122,6 +122,21 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     expect(missed.from).not.toBe(first)
   }, 30_000)
 
+  test('a provider lookup reports the providers this peer holds before it asks anyone', async () => {
+    const provider = peers[5]!
+    await provider.provide({ topic: 'one-round', key: 'local-first' }, {})
+    const lookup = provider.getProviders({ topic: 'one-round', key: 'local-first' }, {})
+    const first = await lookup.next()
+    expect(first.done).toBe(false)
+    expect(first.value).toMatchObject({
+      peerId: provider.peerId.toString(),
+      from: provider.peerId.toString()
+    })
+    const trace = provider.lastQuery('find-providers')!
+    expect(trace.steps.filter((s) => s.kind === 'send')).toEqual([])
+    await lookup.return(undefined)
+  })
+
   test(`a put returns once ${PUT_QUORUM} peers confirm it; the other sends finish in the background`, async () => {
     const put = await peers[2]!.putRecord({ topic: 'one-round', key: 'put', value: utf8.encode('v') }, {})
     expect(put.accepted).toBe(PUT_QUORUM)
