@@ -197,16 +197,20 @@ export class SwarmLab {
 
   /**
    * Waits until the swarm is quiet: its processes together using less than `quietMsPerS` of CPU per second over one
-   * second, or `timeoutMs` has passed. A swarm whose tables have converged can still be busy for a while after (a
+   * window (`windowMs`, a second by default), or `timeoutMs` has passed. A swarm whose tables have converged can still be busy for a while after (a
    * hundred peers finishing their handshakes and crawls on two cores); lookups measured in that storm measure the
    * storm more than the lookups, and swing threefold between runs. Join figures are measured separately (see join).
    */
-  async settle(quietMsPerS: number, timeoutMs: number): Promise<{ ms: number; cpuMsPerS: number }> {
+  async settle(
+    quietMsPerS: number,
+    timeoutMs: number,
+    windowMs = 1_000
+  ): Promise<{ ms: number; cpuMsPerS: number }> {
     const started = performance.now()
     const cpuMs = async (): Promise<number> => (await this.workerUsage()).reduce((n, u) => n + u.cpuMs, 0)
     for (;;) {
       const [cpu0, t0] = [await cpuMs(), performance.now()]
-      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      await new Promise((resolve) => setTimeout(resolve, windowMs))
       const cpuMsPerS = ((await cpuMs()) - cpu0) / ((performance.now() - t0) / 1_000)
       const ms = performance.now() - started
       if (cpuMsPerS < quietMsPerS || ms > timeoutMs) return { ms, cpuMsPerS }
