@@ -122,6 +122,18 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     expect(missed.from).not.toBe(first)
   }, 30_000)
 
+  test('a get with no connection to any peer of its round finds the record in that round', async () => {
+    await putEverywhere(peers[4]!, 'cold', 'cold')
+    const getter = peers[12]!
+    await Promise.all(getter.node.getConnections().map((c) => c.close()))
+    const { record, queryId } = await getter.getRecord({ topic: 'one-round', key: 'cold' }, {})
+    expect(utf8.decode(record!.value)).toBe('cold')
+    const sends = getter.queryTrace(queryId)!.steps.filter((s) => s.kind === 'send')
+    expect(sends.length).toBeGreaterThan(0)
+    expect(sends.length).toBeLessThanOrEqual(GET_FANOUT)
+    expect(sends.every((s) => s.round === 1)).toBe(true)
+  })
+
   test('a provider lookup reports the providers this peer holds before it asks anyone', async () => {
     const provider = peers[5]!
     await provider.provide({ topic: 'one-round', key: 'local-first' }, {})
