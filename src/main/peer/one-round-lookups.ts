@@ -44,8 +44,8 @@ export const GET_FANOUT = 3
  * names its 20 closest peers, with their addresses) and bought nothing in the common case: the round ended a
  * quarter of the first answer's time after it (HIT_GRACE_MS), mostly before the others' answers came. Alternating
  * the two in one process (20 peers, all connected), a get cost 5.0-5.3 ms of CPU asking one and 8.0-13.1 ms asking
- * three at once. At 100 peers over four processes, with the swarm quiet between lookups, get p50 went from 23-25 to
- * 10.5 ms (with the end of the grace below for a round that asked one peer).
+ * three at once. At 100 peers over four processes, with the swarm quiet between lookups, get p50 went from 23 ms (25
+ * with the hedge alone) to 10.5 ms once a round that asked one peer also lost its grace (HIT_GRACE_MS).
  */
 export const HEDGE_SAMPLES = 32
 /** Bounds of the hedge delay, and its value until there are samples. */
@@ -308,12 +308,11 @@ export class OneRoundLookups {
     roundEnded: AbortSignal
   ): AsyncGenerator<RoundEvent> {
     if (first == null) return
-    const warm = this.connected(first)
     // The hedge delay is drawn from connected peers' answers. A first peer that needs a new connection answers after
     // a handshake (tens of ms, far more while a swarm is forming), so waiting that delay for it only adds to the get:
     // all are asked at once, and the fastest handshake wins. (Hedging on cold peers too, a 200-peer swarm still busy
-    // forming had get p50 140-143 ms in two runs; with this, 53 ms.)
-    if (!warm) {
+    // forming had get p50 140 and 143 ms in two runs; with this, 53 and 73 ms.)
+    if (!this.connected(first)) {
       yield* merge(...[first, ...others].map(ask))
       return
     }
@@ -324,8 +323,8 @@ export class OneRoundLookups {
       let hit = false
       try {
         for await (const event of ask(first)) {
-          // Only a connected peer's answer times say how fast an answer is; a new connection's handshake is not.
-          if (event.name === 'PEER_RESPONSE' && warm) samples.add(performance.now() - sentAt)
+          // The first peer is connected here, so its answer's time (no handshake in it) is a sample.
+          if (event.name === 'PEER_RESPONSE') samples.add(performance.now() - sentAt)
           if (event.name === 'VALUE') hit = true
           yield event
         }
@@ -344,7 +343,7 @@ export class OneRoundLookups {
   }
 
   /** How long a get waits for its first peer before asking the others (see HEDGE_SAMPLES). */
-  hedgeDelayMs(): number {
+  private hedgeDelayMs(): number {
     const p90 = this.firstAnswers.quantile(0.9)
     return p90 == null ? HEDGE_DEFAULT_MS : Math.min(HEDGE_MAX_MS, Math.max(HEDGE_MIN_MS, p90))
   }
