@@ -211,15 +211,19 @@ export class OneRoundLookups {
     // side, and a dozen handshakes at once (the k closest are rarely connected: connections cluster near a peer's
     // own id, keys fall anywhere) held the quorum's answers up behind them; so did a dozen connected peers' answers
     // (about 2 ms of this peer's CPU each), with seven connected peers written at once the quorum came at 25 ms and
-    // with three at 11. The rest follow in the background, once the first wave has answered or a round's time has
-    // passed, whichever is first (a slow first wave must not hold the rest back).
+    // with three at 11. The rest follow in the background, once the first wave has answered, one of its requests
+    // has failed or a round's time has passed, whichever is first (a slow first wave must not hold the rest back).
     const ordered = this.byConnection(peers).flat()
     const firstWave = ordered.slice(0, PUT_QUORUM + 1)
-    let firstAnswered = (): void => {}
-    const answered = new Promise<void>((resolve) => (firstAnswered = resolve))
+    let releaseRest = (): void => {}
+    const answered = new Promise<void>((resolve) => (releaseRest = resolve))
     const first = async function* (): AsyncGenerator<RoundEvent> {
-      yield* merge(...firstWave.map(send))
-      firstAnswered()
+      for await (const event of merge(...firstWave.map(send))) {
+        // A failure in the first wave may leave it short of the quorum: the rest are written at once.
+        if (event.name === 'QUERY_ERROR') releaseRest()
+        yield event
+      }
+      releaseRest()
     }
     const rest = async function* (): AsyncGenerator<RoundEvent> {
       const pending = ordered.slice(firstWave.length)
@@ -254,7 +258,7 @@ export class OneRoundLookups {
       const signal = AbortSignal.any([options.signal, enough.signal])
       let grace: NodeJS.Timeout | undefined
       let found = false
-      let sent = 0
+      let requests = 0
       const started = performance.now()
       const ask = (peer: PeerId): AsyncGenerator<RoundEvent> =>
         this.ask(peer, { type, key }, round, signal, hit, enough.signal)
@@ -271,14 +275,16 @@ export class OneRoundLookups {
           const next = await Promise.race([events.next(), cut])
           if (next === 'cut' || next.done === true) break
           const event = next.value
-          if (event.name === 'SEND_QUERY') sent++
+          // Counted when a request starts (its DIAL_PEER), not when it is sent: a request still opening its
+          // connection has been asked all the same.
+          if (event.name === 'DIAL_PEER') requests++
           if ((event.name === 'VALUE' || event.name === 'PROVIDER') && !found) {
             found = true
             // Providers are a union: each peer of the round may know some the others do not, and they are streamed
             // as they come, so the round runs to its end. A value is one record: the grace is enough, and with no
             // other peer asked yet (the hedge has not fired) there is nothing to wait for.
             if (type === MessageType.GET_VALUE) {
-              if (sent <= 1) enough.abort()
+              if (requests <= 1) enough.abort()
               else
                 grace = setTimeout(
                   () => enough.abort(),
@@ -321,16 +327,23 @@ export class OneRoundLookups {
     const firstMissed = new Promise<void>((resolve) => (missed = resolve))
     const firstPeer = async function* (samples: LatencySamples): AsyncGenerator<RoundEvent> {
       let hit = false
+      let answered = false
       try {
         for await (const event of ask(first)) {
           // The first peer is connected here, so its answer's time (no handshake in it) is a sample.
-          if (event.name === 'PEER_RESPONSE') samples.add(performance.now() - sentAt)
+          if (event.name === 'PEER_RESPONSE') {
+            answered = true
+            samples.add(performance.now() - sentAt)
+          }
           if (event.name === 'VALUE') hit = true
           yield event
         }
       } finally {
         // A hit ends the round (after its grace), so the others are not needed; anything else asks them now.
         if (!hit) missed()
+        // Beaten by another peer and cut off, it would have answered later than this: left out, the slow answers
+        // would never count and the delay would drift down.
+        if (!answered && roundEnded.aborted) samples.add(performance.now() - sentAt)
       }
     }
     const backups = async function* (hedgeMs: number): AsyncGenerator<RoundEvent> {

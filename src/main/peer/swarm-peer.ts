@@ -374,14 +374,22 @@ export class SwarmPeer implements PeerServiceHandlers {
       if (oneRound) yield* await localProviders()
       yield* fromNetwork()
     }
+    let completed = false
     try {
       for await (const provider of hereThenNetwork()) {
         if (seen.has(provider.peerId)) continue
         seen.add(provider.peerId)
         yield provider
       }
+      completed = true
     } catch (err) {
+      recorder.finish(options.signal?.aborted === true ? 'aborted' : 'failed', (err as Error).message)
       throw lookupFailed('find providers', err, options)
+    } finally {
+      // The network part closes the trace itself (traced), but it may never have started: the caller stopped while
+      // this node's own providers were being reported, or reading them failed. Closing twice is a no-op.
+      if (!completed)
+        recorder.finish(options.signal?.aborted === true ? 'aborted' : 'ok', 'stopped by the caller')
     }
     const failure = await remembered
     if (failure != null) throw failure

@@ -146,7 +146,9 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     })
     const trace = provider.lastQuery('find-providers')!
     expect(trace.steps.filter((s) => s.kind === 'send')).toEqual([])
+    // Stopped there, before the network part started: its trace is closed all the same.
     await lookup.return(undefined)
+    expect(provider.queryTrace(trace.id)!.status).not.toBe('running')
   })
 
   test(`a put returns once ${PUT_QUORUM} peers confirm it; the other sends finish in the background`, async () => {
