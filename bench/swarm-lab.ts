@@ -36,6 +36,7 @@ const budgetMs = Number(values.budget) * 1000
 const quietSizes = new Set(values.quiet.split(',').filter(Boolean).map(Number))
 const QUIET_OPS = 15
 const QUIET_BUDGET_MS = 30_000
+/** What counts as a quiet swarm, before the lookups and before each quiet pair: under a tenth of a core. */
 const QUIET_CPU_MS_PER_S = 100
 
 /** A seeded generator, so both implementations get the same sequence of peers and keys. */
@@ -55,7 +56,7 @@ async function runOne(impl: LabImpl, n: number) {
   try {
     const converged = await lab.converge(0.95, 30_000)
     // Lookups are measured on a settled swarm: under a tenth of a core for the whole swarm, or 15 s at most.
-    const settled = await lab.settle(100, 15_000)
+    const settled = await lab.settle(QUIET_CPU_MS_PER_S, 15_000)
     const random = rng(n)
     const pick = (): number => Math.floor(random() * n)
     // Puts get 40 % of the budget, gets 40 %, providers the rest; each phase stops at its share.

@@ -197,9 +197,10 @@ export class SwarmLab {
 
   /**
    * Waits until the swarm is quiet: its processes together using less than `quietMsPerS` of CPU per second over one
-   * window (`windowMs`, a second by default), or `timeoutMs` has passed. A swarm whose tables have converged can still be busy for a while after (a
-   * hundred peers finishing their handshakes and crawls on two cores); lookups measured in that storm measure the
-   * storm more than the lookups, and swing threefold between runs. Join figures are measured separately (see join).
+   * window (`windowMs`, a second by default), or `timeoutMs` has passed. A swarm whose tables have converged can still
+   * be busy for a while after (a hundred peers finishing their handshakes and crawls on two cores); lookups measured
+   * in that storm measure the storm more than the lookups, and swing threefold between runs. Join figures are
+   * measured separately (see join).
    */
   async settle(
     quietMsPerS: number,
