@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PEER_PROCESS_V8_FLAGS } from '../src/main/peer/process-flags.ts'
 import { tableFill } from './ideal-table.ts'
 import type {
   JoinSample,
@@ -25,13 +26,6 @@ const WORKER = fileURLToPath(new URL('./lab-worker.ts', import.meta.url))
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 /** Longer than any one command takes when things work (a worker starting 50 peers takes about 20 s here). */
 const CALL_TIMEOUT_MS = 180_000
-/**
- * V8 flags for a worker. V8 sizes a process's young generation from the machine's memory: on this 24 GiB machine two
- * 64 MB semi-spaces, which a worker hosting 25 busy peers fills and keeps resident, about 5 MB of RSS per peer. 8 MB
- * semi-spaces took the 100-peer lab from 17.9 to 14.6 MB per peer; in one process of 20 peers driving 600 lookups
- * the CPU was the same (8.7–9.7 s with 4, 8, 16 MB or V8's default). Stock peers run in the same workers.
- */
-const WORKER_V8_FLAGS = ['--max-semi-space-size=8']
 
 export interface SwarmLabInit {
   impl: LabImpl
@@ -103,7 +97,8 @@ class LabWorker {
 }
 
 function forkWorker(namespace: string | undefined): LabWorker {
-  const node = [process.execPath, ...WORKER_V8_FLAGS, '--import', 'tsx', WORKER]
+  // Workers host peers, so they get the V8 settings `serve` runs with; stock peers run in the same workers.
+  const node = [process.execPath, ...PEER_PROCESS_V8_FLAGS, '--import', 'tsx', WORKER]
   const [command, ...args] = namespace != null ? ['ip', 'netns', 'exec', namespace, ...node] : node
   const child = spawn(command!, args, {
     cwd: REPO,
