@@ -20,14 +20,15 @@ const YOUNG_GENERATION_FLAG = /(^|\s)--(max|min)[-_]semi[-_]space[-_]size\b|(^|\
 /** A debugger attached to this process would be dropped by the relaunch, and --inspect-brk would pause twice. */
 const INSPECT_FLAG = /(^|\s)--inspect/
 
+const given = (flag: RegExp, execArgv: readonly string[], nodeOptions: string | undefined): boolean =>
+  execArgv.some((arg) => flag.test(arg)) || flag.test(nodeOptions ?? '')
+
 /**
  * Whether this process already has the peer flags, or was given a young-generation size by whoever started it (V8
  * refuses --max-heap-size together with both --max-old-space-size and --max-semi-space-size, so a heap size counts).
  */
 export function hasPeerProcessFlags(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
-  return (
-    execArgv.some((arg) => YOUNG_GENERATION_FLAG.test(arg)) || YOUNG_GENERATION_FLAG.test(nodeOptions ?? '')
-  )
+  return given(YOUNG_GENERATION_FLAG, execArgv, nodeOptions)
 }
 
 /**
@@ -42,11 +43,8 @@ export function hasPeerProcessFlags(execArgv: readonly string[], nodeOptions: st
  * The process then goes on with V8's sizing: only its memory is larger.
  */
 export function relaunchWithPeerFlags(): void {
-  if (hasPeerProcessFlags(process.execArgv, process.env.NODE_OPTIONS)) return
-  if (
-    process.execArgv.some((arg) => INSPECT_FLAG.test(arg)) ||
-    INSPECT_FLAG.test(process.env.NODE_OPTIONS ?? '')
-  )
+  const { execArgv, env } = process
+  if (hasPeerProcessFlags(execArgv, env.NODE_OPTIONS) || given(INSPECT_FLAG, execArgv, env.NODE_OPTIONS))
     return
   if (process.channel != null || typeof process.execve !== 'function') return
   try {
@@ -54,7 +52,7 @@ export function relaunchWithPeerFlags(): void {
     process.execve(process.execPath, [
       process.execPath,
       ...PEER_PROCESS_V8_FLAGS,
-      ...process.execArgv,
+      ...execArgv,
       ...process.argv.slice(1)
     ])
   } catch {
