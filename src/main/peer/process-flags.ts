@@ -6,7 +6,7 @@
  * messages, which 8 MB semi-spaces hold as well. Measured here: one `serve` peer in a 50-peer swarm, through 300 puts
  * and gets, peaked at 269–275 MB RSS with V8's sizing and 170–178 MB with 8 MB semi-spaces, its CPU no higher; the
  * 100-peer lab went from 17.9 to 14.6 MB per peer; 20 peers in one process driving 600 lookups used the same CPU
- * with 4, 8, 16 MB semi-spaces or V8's own (8.7–9.7 s).
+ * with 4, 8, 16 MB semi-spaces or V8's own (8.7–9.7 s, two runs each; one run at 4 MB took 10.9 s).
  *
  * These can only be given when the process starts (V8 reads them once, as it builds the heap), so `serve` replaces
  * itself with a process that has them (see relaunchWithPeerFlags).
