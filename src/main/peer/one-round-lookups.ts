@@ -175,13 +175,18 @@ export class OneRoundLookups {
     value: Uint8Array,
     options: OneRoundOptions
   ): { targets: number; events: AsyncIterable<RoundEvent> } {
-    const peers = this.closest(dhtKey, this.k)
+    const candidates = this.closest(dhtKey, this.k * 2)
+    const peers = candidates.slice(0, this.k)
     if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, options) }
-    return { targets: peers.length, events: this.writeTo(peers, dhtKey, value, options) }
+    return {
+      targets: peers.length,
+      events: this.writeTo(peers, candidates.slice(this.k), dhtKey, value, options)
+    }
   }
 
   private async *writeTo(
     peers: PeerId[],
+    spares: PeerId[],
     dhtKey: Uint8Array,
     value: Uint8Array,
     options: OneRoundOptions
@@ -206,6 +211,20 @@ export class OneRoundLookups {
               }
             : null
       )
+    // A write that fails (a peer gone since it entered the table: churn) goes to the next closest peer instead, so
+    // the record still reaches k live peers. kad-dht's iterative put gets this from its lookup, which only ends on
+    // peers that answered; the table this put reads may still hold dead peers. Without this, a republish whose k
+    // closest had all died wrote to none of them (the likeliest cause of a churn test run in which one record was
+    // found by its publisher only). Up to k spares, the next closest in the table.
+    const sendOrReplace = async function* (peer: PeerId): AsyncGenerator<RoundEvent> {
+      let failed = false
+      for await (const event of send(peer)) {
+        if (event.name === 'QUERY_ERROR') failed = true
+        yield event
+      }
+      const spare = failed && !options.signal.aborted ? spares.shift() : undefined
+      if (spare != null) yield* sendOrReplace(spare)
+    }
     // The quorum is waited for; the rest are written after it. The first wave is the quorum and one to spare, peers
     // already connected first (closest first within each kind): a new connection costs tens of ms of CPU on each
     // side, and a dozen handshakes at once (the k closest are rarely connected: connections cluster near a peer's
@@ -218,7 +237,7 @@ export class OneRoundLookups {
     let releaseRest = (): void => {}
     const answered = new Promise<void>((resolve) => (releaseRest = resolve))
     const first = async function* (): AsyncGenerator<RoundEvent> {
-      for await (const event of merge(...firstWave.map(send))) {
+      for await (const event of merge(...firstWave.map(sendOrReplace))) {
         // A failure in the first wave may leave it short of the quorum: the rest are written at once.
         if (event.name === 'QUERY_ERROR') releaseRest()
         yield event
@@ -229,7 +248,7 @@ export class OneRoundLookups {
       const pending = ordered.slice(firstWave.length)
       if (pending.length === 0) return
       await Promise.race([answered, delay(ROUND_TIMEOUT_MS, options.signal)])
-      yield* merge(...pending.map(send))
+      yield* merge(...pending.map(sendOrReplace))
     }
     yield* merge(first(), rest())
   }
