@@ -24,6 +24,8 @@ export interface LabPeer {
   provide(topic: string, key: string): Promise<LookupSample>
   findProviders(topic: string, key: string, expect: string[]): Promise<ProvidersSample>
   republish(): Promise<void>
+  /** Whether this peer's own store holds a record under the key (any version): where a record lives, for tests. */
+  holds(topic: string, key: string): Promise<boolean>
   stop(): Promise<void>
 }
 

@@ -73,6 +73,8 @@ export interface LabCommands {
   findProviders: { in: { peer: number; topic: string; key: string; expect: string[] }; out: ProvidersSample }
   /** Ours: republish records and re-announce provider records now, on every peer of the worker. */
   republish: { in: Record<string, never>; out: null }
+  /** Whether each peer of the worker holds a record under the key in its own store. */
+  holders: { in: { topic: string; key: string }; out: boolean[] }
   usage: { in: Record<string, never>; out: WorkerUsage }
   /**
    * Start one more peer here, bootstrapped from `bootstrap`, and time its routing table filling up against the

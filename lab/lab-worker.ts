@@ -56,6 +56,7 @@ const handlers: Handlers = {
     await Promise.all(peers.map((p) => p.republish()))
     return null
   },
+  holders: ({ topic, key }) => Promise.all(peers.map((p) => p.holds(topic, key))),
   async usage() {
     const memory = process.memoryUsage()
     const cpu = process.cpuUsage()

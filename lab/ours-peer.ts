@@ -105,6 +105,10 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
       }
     },
     republish: () => peer.republish(),
+    async holds(topic, key) {
+      const wanted = utf8.encode(key)
+      return (await peer.records({ topic }, {})).some((r) => equals(r.key, wanted))
+    },
     stop: () => peer.stop()
   }
 }

@@ -15,11 +15,13 @@ import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
+import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { equals } from 'uint8arrays'
 import { kadRoutingTable } from '../src/main/peer/routing-table-view.ts'
 import { providerCid, recordKey } from '../src/main/peer/dht-keys.ts'
 import { kadIdOfKey } from '../src/main/peer/kad-id.ts'
+import { recordDatastoreKey } from '../src/main/peer/record-validation.ts'
 import { QueryLog, traced } from '../src/main/peer/query-log.ts'
 import { utf8 } from '../src/shared/bytes.ts'
 import { failed, opSignal, travelled, type LabPeer } from './lab-peer.ts'
@@ -29,7 +31,10 @@ export const STOCK_PROTOCOL = '/swarm-lab-stock/kad/1.0.0'
 const NAMESPACE = 'lab'
 
 export async function startStockPeer(init: { host: string; bootstrap: string[] }): Promise<LabPeer> {
+  // libp2p's default, made here so the lab can look into it (holds).
+  const datastore = new MemoryDatastore()
   const node = await createLibp2p({
+    datastore,
     addresses: { listen: [`/ip4/${init.host}/tcp/0`] },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
@@ -130,6 +135,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
     // Stock republishes nothing on demand: records live until they expire, provider records are re-announced by its
     // reprovider near their expiry.
     republish: async () => {},
+    holds: async (topic, key) => datastore.has(recordDatastoreKey(keyOf(topic, key))),
     stop: async () => {
       await node.stop()
     }

@@ -245,6 +245,20 @@ export class SwarmLab {
     await Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('republish', {})))
   }
 
+  /** The live peers whose own store holds a record under the key (where it lives: what a failed get is checked by). */
+  async holders(topic: string, key: string): Promise<number[]> {
+    const out: number[] = []
+    await Promise.all(
+      this.workers.map(async (worker, w) => {
+        if (worker.exited) return
+        const holds = await worker.call('holders', { topic, key })
+        for (const ref of this.peers)
+          if (ref.worker === w && ref.alive && holds[ref.local] === true) out.push(ref.index)
+      })
+    )
+    return out.sort((a, b) => a - b)
+  }
+
   /** Memory and CPU per peer, summed over the live workers. */
   async usage(): Promise<{ rssMbPerPeer: number; heapMbPerPeer: number; cpuMsPerPeer: number }> {
     const all = await this.workerUsage()

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
-import { SwarmLab } from '../../../lab/swarm-lab.ts'
+import { SwarmLab, type LabPeerRef } from '../../../lab/swarm-lab.ts'
+import type { LookupSample } from '../../../lab/lab-protocol.ts'
 
 const PEERS = 12
 const WORKERS = 3
@@ -26,6 +27,19 @@ describe('churn: a third of the swarm killed', () => {
   afterAll(async () => {
     await lab?.stop()
   })
+
+  /** Why a get failed, for the report: where the record lives, and what the reader's table held. */
+  const explain = async (reader: LabPeerRef, key: string, got: LookupSample): Promise<string> => {
+    const table = (await lab.tables()).get(reader.index) ?? []
+    const index = (id: string): string => String(lab.peers.find((p) => p.id === id)?.index ?? '?')
+    const dead = table.filter((id) => !lab.alive.some((p) => p.id === id))
+    return [
+      got.error ?? 'not found',
+      `asked ${got.contacted} peer(s) in ${got.rounds} round(s)`,
+      `held by peers ${(await lab.holders('churn', key)).join(', ') || 'none'}`,
+      `reader's table ${table.map(index).join(', ')} (${dead.length} dead)`
+    ].join('; ')
+  }
 
   it('finds every record and provider from every survivor after republishing', async () => {
     const survivors = lab.peers.filter((p) => p.worker !== VICTIM_WORKER)
@@ -49,7 +63,8 @@ describe('churn: a third of the swarm killed', () => {
     for (const reader of lab.alive) {
       for (const r of records) {
         const got = await lab.get(reader.index, 'churn', r.key, r.value)
-        if (!got.ok) misses.push(`peer ${reader.index} could not get ${r.key}: ${got.error ?? 'not found'}`)
+        if (!got.ok)
+          misses.push(`peer ${reader.index} could not get ${r.key}: ${await explain(reader, r.key, got)}`)
       }
       for (const p of provided) {
         const found = await lab.findProviders(reader.index, 'churn', p.key, [p.provider.id])
