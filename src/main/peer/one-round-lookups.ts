@@ -17,9 +17,10 @@ import type { PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import merge from 'it-merge'
 import type { CID } from 'multiformats/cid'
-import { equals } from 'uint8arrays'
+import { compare, equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
-import { kadIdOfKey } from './kad-id.ts'
+import { xor } from '../../shared/kademlia.ts'
+import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 import { LatencySamples } from './latency-samples.ts'
@@ -168,19 +169,50 @@ export class OneRoundLookups {
 
   /**
    * Stores the record locally (as kad-dht's put does) and sends PUT_VALUE to the k closest peers; `targets` is how
-   * many, `events` every request's events. With an empty table it is kad-dht's iterative put (targets 0).
+   * many (known once they are picked), `events` every request's events. With an empty table it is kad-dht's
+   * iterative put.
+   *
+   * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events
+   * in `events`), and write to the closest of those and the table's together. A table that lacks some of the
+   * peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
+   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish
+   * and a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is
+   * the latency-bound path, and the walk costs 20-40 requests.
    */
   putValue(
     dhtKey: Uint8Array,
     value: Uint8Array,
-    options: OneRoundOptions
-  ): { targets: number; events: AsyncIterable<RoundEvent> } {
-    const candidates = this.closest(dhtKey, this.k * 2)
-    const peers = candidates.slice(0, this.k)
-    if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, options) }
+    options: OneRoundOptions & { walk?: boolean }
+  ): { readonly targets: number; events: AsyncIterable<RoundEvent> } {
+    const { walk = false, ...rest } = options
+    if (!walk) {
+      const candidates = this.closest(dhtKey, this.k * 2)
+      const peers = candidates.slice(0, this.k)
+      if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, rest) }
+      return {
+        targets: peers.length,
+        events: this.writeTo(peers, candidates.slice(this.k), dhtKey, value, rest)
+      }
+    }
+    let targets = 0
+    const walked = async function* (self: OneRoundLookups): AsyncGenerator<RoundEvent> {
+      const named: PeerId[] = []
+      for await (const event of self.dht.getClosestPeers(dhtKey, rest)) {
+        if (event.name === 'FINAL_PEER') named.push(event.peer.id)
+        yield event
+      }
+      const candidates = nearestFirst(kadIdOfKey(dhtKey), [
+        ...named,
+        ...self.closest(dhtKey, self.k * 2)
+      ]).slice(0, self.k * 2)
+      targets = Math.min(self.k, candidates.length)
+      yield* self.writeTo(candidates.slice(0, self.k), candidates.slice(self.k), dhtKey, value, rest)
+    }
     return {
-      targets: peers.length,
-      events: this.writeTo(peers, candidates.slice(this.k), dhtKey, value, options)
+      get targets() {
+        return targets
+      },
+      events: walked(this)
     }
   }
 
@@ -398,6 +430,12 @@ export class OneRoundLookups {
       if (more != null) yield { ...more, round }
     }
   }
+}
+
+/** Peers by XOR distance to a kad id, nearest first, each once. */
+function nearestFirst(target: Uint8Array, peers: PeerId[]): PeerId[] {
+  const byId = new Map(peers.map((p) => [p.toString(), { peer: p, distance: xor(kadIdOfPeer(p), target) }]))
+  return [...byId.values()].sort((a, b) => compare(a.distance, b.distance)).map((p) => p.peer)
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

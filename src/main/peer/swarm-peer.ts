@@ -588,7 +588,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     const envelope = newestEnvelope ?? (await this.lookup(target, options)).found?.envelope
     if (envelope == null)
       throw new NotFoundError(`no copy of ${target.topic}/${displayKey(target.key)} to repair from`)
-    return this.publish(target, envelope, options)
+    return this.publish(target, envelope, options, { walk: true })
   }
 
   // ---- Internals -------------------------------------------------------------------------------------------
@@ -615,12 +615,14 @@ export class SwarmPeer implements PeerServiceHandlers {
    * Stores a record on the k peers closest to its key. kad-dht's iterative put returns when every send has ended;
    * a one-round put returns once PUT_QUORUM peers have confirmed the record, and the other sends finish in the
    * background (their answers still land in the query's trace, which is closed when the last one ends). The wait
-   * is then for the quorum's slowest peer, not for the busiest of twenty.
+   * is then for the quorum's slowest peer, not for the busiest of twenty. `walk`: ask the swarm for the closest
+   * peers first (see OneRoundLookups.putValue).
    */
   private async publish(
     target: TopicKey & { dhtKey: Uint8Array },
     envelope: Uint8Array,
-    options: CallOptions
+    options: CallOptions,
+    how: { walk: boolean } = { walk: false }
   ) {
     const recorder = this.queryLog.start('put', kadIdOfKey(target.dhtKey), target.topic, target.key)
     const oneRound = this.lookups.usable()
@@ -638,7 +640,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     options.signal?.addEventListener('abort', giveUp, { once: true })
     const signal = AbortSignal.any([this.shutdown.signal, sends.signal])
     const put = oneRound
-      ? this.lookups.putValue(target.dhtKey, envelope, { signal })
+      ? this.lookups.putValue(target.dhtKey, envelope, { signal, walk: how.walk })
       : { targets: 0, events: this.node.services.dht.put(target.dhtKey, envelope, { signal }) }
     const events = traced(recorder, put.events, signal)[Symbol.asyncIterator]()
     // A one-round put knows its targets up front; at the quorum some have not been sent to yet.
@@ -822,7 +824,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         const envelope = ageing
           ? (await sealRecord(this.privateKey, self, target.dhtKey, found.record.value)).bytes
           : found.envelope
-        await this.publish(target, envelope, { signal: this.shutdown.signal })
+        await this.publish(target, envelope, { signal: this.shutdown.signal }, { walk: true })
       } catch {
         // A failed round is retried at the next interval; the trace shows what went wrong.
       }
