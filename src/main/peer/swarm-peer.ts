@@ -48,6 +48,7 @@ import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { withPeerStoreCache, type PeerStoreCache } from './peer-store-cache.ts'
 import { cachePeerInfo } from './peer-info-cache.ts'
+import { useFastClosestPeers } from './closest-peers.ts'
 import { QueryLog, traced } from './query-log.ts'
 import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
@@ -161,6 +162,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       this.shutdown.signal,
       (peerId) => connected(peerId) || this.crawler.vouches(peerId)
     )
+    useFastClosestPeers(node.services.dht)
     this.diversity =
       settings.ipDiversity != null
         ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
