@@ -17,9 +17,9 @@ import type { PeerId } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import merge from 'it-merge'
 import type { CID } from 'multiformats/cid'
-import { compare, equals } from 'uint8arrays'
+import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
-import { xor } from '../../shared/kademlia.ts'
+import { closestOf } from './closest-peers.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
@@ -197,14 +197,22 @@ export class OneRoundLookups {
     let targets = 0
     const walked = async function* (self: OneRoundLookups): AsyncGenerator<RoundEvent> {
       const named: PeerId[] = []
-      for await (const event of self.dht.getClosestPeers(dhtKey, rest)) {
-        if (event.name === 'FINAL_PEER') named.push(event.peer.id)
-        yield event
+      try {
+        for await (const event of self.dht.getClosestPeers(dhtKey, rest)) {
+          if (event.name === 'FINAL_PEER') named.push(event.peer.id)
+          yield event
+        }
+      } catch (err) {
+        // A walk that fails still leaves the table's closest to write to; a put that was stopped stops.
+        if (rest.signal.aborted) throw err
       }
-      const candidates = nearestFirst(kadIdOfKey(dhtKey), [
-        ...named,
-        ...self.closest(dhtKey, self.k * 2)
-      ]).slice(0, self.k * 2)
+      const contacts = new Map(
+        [...named, ...self.closest(dhtKey, self.k * 2)].map((p) => [
+          p.toString(),
+          { peerId: p, kadId: kadIdOfPeer(p) }
+        ])
+      )
+      const candidates = closestOf(contacts.values(), kadIdOfKey(dhtKey), self.k * 2)
       targets = Math.min(self.k, candidates.length)
       yield* self.writeTo(candidates.slice(0, self.k), candidates.slice(self.k), dhtKey, value, rest)
     }
@@ -430,12 +438,6 @@ export class OneRoundLookups {
       if (more != null) yield { ...more, round }
     }
   }
-}
-
-/** Peers by XOR distance to a kad id, nearest first, each once. */
-function nearestFirst(target: Uint8Array, peers: PeerId[]): PeerId[] {
-  const byId = new Map(peers.map((p) => [p.toString(), { peer: p, distance: xor(kadIdOfPeer(p), target) }]))
-  return [...byId.values()].sort((a, b) => compare(a.distance, b.distance)).map((p) => p.peer)
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
