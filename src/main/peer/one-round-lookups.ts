@@ -19,8 +19,7 @@ import merge from 'it-merge'
 import type { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
-import { closestOf } from './closest-peers.ts'
-import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
+import { kadIdOfKey } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 import { LatencySamples } from './latency-samples.ts'
@@ -173,7 +172,8 @@ export class OneRoundLookups {
    * iterative put.
    *
    * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events
-   * in `events`), and write to the closest of those and the table's together. A table that lacks some of the
+   * in `events`), offer them to the table, and write to the table's closest after that (with an empty table, kad-dht's
+   * iterative put here too). A table that lacks some of the
    * peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
    * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish
    * and a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is
@@ -206,13 +206,21 @@ export class OneRoundLookups {
         // A walk that fails still leaves the table's closest to write to; a put that was stopped stops.
         if (rest.signal.aborted) throw err
       }
-      const contacts = new Map(
-        [...named, ...self.closest(dhtKey, self.k * 2)].map((p) => [
-          p.toString(),
-          { peerId: p, kadId: kadIdOfPeer(p) }
-        ])
-      )
-      const candidates = closestOf(contacts.values(), kadIdOfKey(dhtKey), self.k * 2)
+      rest.signal.throwIfAborted()
+      // The peers the walk named enter the table through its one door (the IP-diversity filter; the contact check,
+      // which passes: the walk has just spoken to them), and the writes go to the table's closest after that. So a
+      // republish writes to no peer the table would refuse, and the table now holds the closest peers it lacked.
+      // Bounded: adding to a full bucket pings its oldest contacts first.
+      await Promise.race([
+        Promise.allSettled(named.map((peer) => self.table.add(peer, { signal: rest.signal }))),
+        delay(ROUND_TIMEOUT_MS, rest.signal)
+      ])
+      rest.signal.throwIfAborted()
+      const candidates = self.closest(dhtKey, self.k * 2)
+      if (candidates.length === 0) {
+        yield* self.dht.put(dhtKey, value, rest)
+        return
+      }
       targets = Math.min(self.k, candidates.length)
       yield* self.writeTo(candidates.slice(0, self.k), candidates.slice(self.k), dhtKey, value, rest)
     }

@@ -645,7 +645,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       ? this.lookups.putValue(target.dhtKey, envelope, { signal, walk: how.walk })
       : { targets: 0, events: this.node.services.dht.put(target.dhtKey, envelope, { signal }) }
     const events = traced(recorder, put.events, signal)[Symbol.asyncIterator]()
-    // A one-round put knows its targets up front; at the quorum some have not been sent to yet.
+    // A one-round put knows its targets once it has picked them (up front, or after a republish's walk); at the
+    // quorum some have not been sent to yet.
     const targets = (): number => Math.max(put.targets, sentTo.size)
     const finish = (): void => recorder.finish('ok', `stored on ${accepted.size} of ${targets()} peer(s)`)
     // Reads the put's events; with `atQuorum`, stops (true) once PUT_QUORUM peers have confirmed.

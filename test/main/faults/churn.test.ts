@@ -29,7 +29,9 @@ describe('churn: a third of the swarm killed', () => {
   })
 
   /** Why a get failed, for the report: where the record lives, and what the reader's table held. */
-  const explain = async (reader: LabPeerRef, key: string, got: LookupSample): Promise<string> => {
+  const explain = async (reader: LabPeerRef, key: string, got: LookupSample): Promise<string> =>
+    where(reader, key, got).catch((err: unknown) => `${got.error ?? 'not found'} (no more: ${String(err)})`)
+  const where = async (reader: LabPeerRef, key: string, got: LookupSample): Promise<string> => {
     const table = (await lab.tables()).get(reader.index) ?? []
     const index = (id: string): string => String(lab.peers.find((p) => p.id === id)?.index ?? '?')
     const dead = table.filter((id) => !lab.alive.some((p) => p.id === id))

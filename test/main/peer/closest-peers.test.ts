@@ -1,6 +1,7 @@
 /**
- * The routing table's closest peers, found with one sort (closest-peers.ts), are the list kad-dht's own insertion
- * list gives: checked against a plain sort by XOR distance, and against kad-dht's implementation in a live swarm.
+ * The routing table's closest peers, found in one pass (closest-peers.ts), are the list kad-dht's own insertion list
+ * gives: checked against a plain sort by XOR distance, and against kad-dht's implementation in a live swarm whose
+ * small k splits the table's trie (so reading the trie directly is checked too).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -63,7 +64,8 @@ describe('closestOf', () => {
 describe('in a live swarm', () => {
   let peers: SwarmPeer[] = []
   beforeAll(async () => {
-    peers = await spawnSwarm(8)
+    // k = 2: eight peers split the trie into several levels of buckets.
+    peers = await spawnSwarm(8, { kBucketSize: 2 })
     await waitFor(() => peers.every((p) => p.oneRoundReady), 'every crawler to run once', 30_000)
   }, 60_000)
   afterAll(async () => teardown(peers))
@@ -75,6 +77,8 @@ describe('in a live swarm', () => {
       // The replacement is the table's own property; kad-dht's is still on the prototype.
       expect(table.closestPeers).not.toBe(kadDhts.closestPeers)
       expect(table.size).toBeGreaterThan(2)
+      // The trie has split: its root is an inner node.
+      expect('peers' in (table.kb as unknown as { root: object }).root).toBe(false)
       for (let i = 0; i < 50; i++) {
         const target = new Uint8Array(randomBytes(32))
         for (const count of [1, 3, 20]) {
@@ -82,6 +86,16 @@ describe('in a live swarm', () => {
             ids(kadDhts.closestPeers.call(table, target, { count }))
           )
         }
+        const closest = table.closestPeers(target, { count: 1 })
+        const options = { count: 3, exclude: closest }
+        expect(ids(table.closestPeers(target, options))).toEqual(
+          ids(kadDhts.closestPeers.call(table, target, options))
+        )
+        // No count: kad-dht's default, the bucket size.
+        const byDefault = (table.closestPeers as (id: Uint8Array) => PeerId[])(target)
+        expect(ids(byDefault)).toEqual(
+          ids((kadDhts.closestPeers as (id: Uint8Array) => PeerId[]).call(table, target))
+        )
       }
     }
   })

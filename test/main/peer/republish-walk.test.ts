@@ -10,6 +10,7 @@ import { xor } from '../../../src/shared/kademlia.ts'
 import { DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
 import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
+import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { spawnSwarm, teardown, waitFor } from '../../helpers/swarm.ts'
 
@@ -77,4 +78,9 @@ test('a republish finds the closest peers its table lacks and writes to them', a
     10_000
   ).catch(() => {})
   expect(await missing()).toEqual([])
+  // The walk's peers went back into the publisher's table, through its door.
+  const table = new Set(
+    kadRoutingTable(publisher.node.services.dht).closestPeers(target, { count: K }).map(String)
+  )
+  expect(closestIds.filter((id) => !table.has(id))).toEqual([])
 }, 60_000)
