@@ -171,13 +171,12 @@ export class OneRoundLookups {
    * many (known once they are picked), `events` every request's events. With an empty table it is kad-dht's
    * iterative put.
    *
-   * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events
-   * in `events`), offer them to the table, and write to the table's closest after that (with an empty table, kad-dht's
-   * iterative put here too). A table that lacks some of the
-   * peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
-   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish
-   * and a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is
-   * the latency-bound path, and the walk costs 20-40 requests.
+   * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events in
+   * `events`), offer them to the table, and write to the table's closest after that (with an empty table, kad-dht's
+   * iterative put here too). A table that lacks some of the peers closest to the key (one still filling, or missing
+   * peers that joined since its last crawl) puts the record beside them rather than on them, where a lookup that
+   * walks towards the key does not pass; a republish and a repair, which exist to put the record back where lookups
+   * look, walk first. A user's put does not: it is the latency-bound path, and the walk costs 20-40 requests.
    */
   putValue(
     dhtKey: Uint8Array,
