@@ -184,15 +184,7 @@ export class OneRoundLookups {
     options: OneRoundOptions & { walk?: boolean }
   ): { readonly targets: number; events: AsyncIterable<RoundEvent> } {
     const { walk = false, ...rest } = options
-    if (!walk) {
-      const candidates = this.closest(dhtKey, this.k * 2)
-      const peers = candidates.slice(0, this.k)
-      if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, rest) }
-      return {
-        targets: peers.length,
-        events: this.writeTo(peers, candidates.slice(this.k), dhtKey, value, rest)
-      }
-    }
+    if (!walk) return this.writeToClosest(dhtKey, value, rest)
     let targets = 0
     const walked = async function* (self: OneRoundLookups): AsyncGenerator<RoundEvent> {
       const named: PeerId[] = []
@@ -215,19 +207,30 @@ export class OneRoundLookups {
         delay(ROUND_TIMEOUT_MS, rest.signal)
       ])
       rest.signal.throwIfAborted()
-      const candidates = self.closest(dhtKey, self.k * 2)
-      if (candidates.length === 0) {
-        yield* self.dht.put(dhtKey, value, rest)
-        return
-      }
-      targets = Math.min(self.k, candidates.length)
-      yield* self.writeTo(candidates.slice(0, self.k), candidates.slice(self.k), dhtKey, value, rest)
+      const put = self.writeToClosest(dhtKey, value, rest)
+      targets = put.targets
+      yield* put.events
     }
     return {
       get targets() {
         return targets
       },
       events: walked(this)
+    }
+  }
+
+  /** PUT_VALUE to the table's k closest, the next k as spares; kad-dht's iterative put when the table is empty. */
+  private writeToClosest(
+    dhtKey: Uint8Array,
+    value: Uint8Array,
+    options: OneRoundOptions
+  ): { targets: number; events: AsyncIterable<RoundEvent> } {
+    const candidates = this.closest(dhtKey, this.k * 2)
+    const peers = candidates.slice(0, this.k)
+    if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, options) }
+    return {
+      targets: peers.length,
+      events: this.writeTo(peers, candidates.slice(this.k), dhtKey, value, options)
     }
   }
 
