@@ -3,11 +3,14 @@
  * several worker processes on loopback, measured side by side with the same workload. Prints a table with the
  * ratios ours/stock and writes bench/results/swarm-lab.json.
  *   npm run bench:lab -- [--sizes 10,50,100,200] [--impls ours,stock] [--ops 30] [--budget 60] [--quiet 100]
+ *                        [--cpu-prof DIR]
  * Each run's workload stops early when its time budget (seconds) runs out — a stock swarm of 200 takes seconds per
  * lookup — and the JSON says how many operations ran. Puts, gets and provider lookups run back to back; then, at the
  * sizes `--quiet` names, up to 15 put-and-get pairs run one at a time on a quiet swarm (`quiet` in the JSON).
+ * `--cpu-prof DIR`: every worker of every run writes a V8 CPU profile there (a subdirectory per run).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { utf8 } from '../src/shared/bytes.ts'
 import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
@@ -21,7 +24,8 @@ const { values } = parseArgs({
     ops: { type: 'string', default: '30' },
     budget: { type: 'string', default: '60' },
     out: { type: 'string', default: 'bench/results/swarm-lab.json' },
-    quiet: { type: 'string', default: '100' }
+    quiet: { type: 'string', default: '100' },
+    'cpu-prof': { type: 'string' }
   }
 })
 const sizes = values.sizes.split(',').map(Number)
@@ -51,7 +55,13 @@ function rng(seed: number): () => number {
 async function runOne(impl: LabImpl, n: number) {
   const workers = Math.min(4, Math.max(2, Math.ceil(n / 25)))
   const started = performance.now()
-  const lab = await SwarmLab.start({ impl, peers: n, workers })
+  const profiles = values['cpu-prof']
+  const lab = await SwarmLab.start({
+    impl,
+    peers: n,
+    workers,
+    ...(profiles != null ? { cpuProfileDir: join(profiles, `${impl}-${n}`) } : {})
+  })
   const startMs = performance.now() - started
   try {
     const converged = await lab.converge(0.95, 30_000)

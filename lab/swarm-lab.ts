@@ -39,6 +39,11 @@ export interface SwarmLabInit {
   republishIntervalMs?: number
   /** Ours: k, the bucket size and replication factor. @default 20 */
   kBucketSize?: number
+  /**
+   * A directory each worker writes a V8 CPU profile to when the lab stops (node's `--cpu-prof`), for finding where
+   * a swarm's CPU goes. Open the `.cpuprofile` files in Chrome's DevTools (Performance) or read them with a script.
+   */
+  cpuProfileDir?: string
 }
 
 export interface LabPeerRef {
@@ -96,9 +101,10 @@ class LabWorker {
   }
 }
 
-function forkWorker(namespace: string | undefined): LabWorker {
+function forkWorker(namespace: string | undefined, cpuProfileDir: string | undefined): LabWorker {
   // Workers host peers, so they get the V8 settings `serve` runs with; stock peers run in the same workers.
-  const node = [process.execPath, ...PEER_PROCESS_V8_FLAGS, '--import', 'tsx', WORKER]
+  const profile = cpuProfileDir != null ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []
+  const node = [process.execPath, ...PEER_PROCESS_V8_FLAGS, ...profile, '--import', 'tsx', WORKER]
   const [command, ...args] = namespace != null ? ['ip', 'netns', 'exec', namespace, ...node] : node
   const child = spawn(command!, args, {
     cwd: REPO,
@@ -120,7 +126,9 @@ export class SwarmLab {
   static async start(init: SwarmLabInit): Promise<SwarmLab> {
     const count = Math.max(1, Math.min(init.workers, init.peers))
     const dataRoot = await mkdtemp(join(tmpdir(), `swarm-lab-${init.impl}-`))
-    const workers = Array.from({ length: count }, (_, i) => forkWorker(init.namespaces?.[i]))
+    const workers = Array.from({ length: count }, (_, i) =>
+      forkWorker(init.namespaces?.[i], init.cpuProfileDir)
+    )
     const lab = new SwarmLab(init.impl, workers, dataRoot)
     try {
       const share = (w: number): number => Math.floor(init.peers / count) + (w < init.peers % count ? 1 : 0)
@@ -304,7 +312,11 @@ export class SwarmLab {
       this.workers.map(async (w) => {
         if (w.exited) return
         const exited = new Promise((resolve) => w.child.once('exit', resolve))
-        await Promise.race([w.call('stop', {}).catch(() => {}), new Promise((r) => setTimeout(r, 5_000))])
+        const within = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+        await Promise.race([w.call('stop', {}).catch(() => {}), within(5_000)])
+        // A worker that has stopped its peers exits by itself (writing its CPU profile, if asked for one); one that
+        // does not is killed.
+        await Promise.race([exited, within(5_000)])
         if (!w.exited) w.child.kill('SIGKILL')
         await exited
       })
