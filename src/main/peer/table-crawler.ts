@@ -84,10 +84,14 @@ export class TableCrawler {
   }
 
   /**
-   * Crawls as soon as the table has its first peer. Then, backing off, it probes a few regions: a probe that finds
-   * a peer the table lacks starts a full crawl. Probing goes on for SETTLE_MS after start and until two probes in a
-   * row find nothing (peers that joined after this one are learnt this way; they may not have asked it anything).
-   * Then a full crawl every `refreshMs`.
+   * Crawls as soon as the table has its first peer. Then, backing off, it probes a few regions (PROBE_REGIONS).
+   * Probing goes on for SETTLE_MS after start and until two probes in a row find nothing (peers that joined after
+   * this one are learnt this way; they may not have asked it anything). Then a full crawl every `refreshMs`.
+   *
+   * A probe that finds missing peers does not start a full crawl (it once did). While a swarm forms, nearly every
+   * probe finds some, so every peer kept crawling all regions, about once a second per 25 peers a minute after a
+   * 100-peer join; without those crawls the swarm went quiet seconds after it formed, with 30 % less CPU and
+   * 25 % less memory per peer, and lookups no slower within the runs' spread (README, "What each change bought").
    */
   start(): void {
     const startedAt = Date.now()
@@ -96,9 +100,7 @@ export class TableCrawler {
       const timer = setTimeout(() => {
         if (this.table.size === 0) return settle(50)
         void (async () => {
-          let summary = await this.crawl(this.firstCrawlDone ? PROBE_REGIONS : undefined)
-          if (summary != null && summary.regions < 2 ** REGION_BITS && summary.added > 0)
-            summary = await this.crawl()
+          const summary = await this.crawl(this.firstCrawlDone ? PROBE_REGIONS : undefined)
           if (summary == null) return
           quiet = summary.added === 0 && summary.failed === 0 ? quiet + 1 : 0
           if (Date.now() - startedAt < SETTLE_MS || quiet < 2) settle(Math.min(delayMs * 2 + 500, 16_000))
