@@ -10,7 +10,7 @@
  * `--cpu-prof DIR`: every worker of every run writes a V8 CPU profile there (a subdirectory per run).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { utf8 } from '../src/shared/bytes.ts'
 import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
@@ -60,7 +60,7 @@ async function runOne(impl: LabImpl, n: number) {
     impl,
     peers: n,
     workers,
-    ...(profiles != null ? { cpuProfileDir: join(profiles, `${impl}-${n}`) } : {})
+    ...(profiles != null ? { cpuProfileDir: resolve(profiles, `${impl}-${n}`) } : {})
   })
   const startMs = performance.now() - started
   try {
@@ -217,6 +217,8 @@ const result = {
   date: new Date().toISOString(),
   machine: machine(),
   durationS: (performance.now() - benchStarted) / 1000,
+  // Profiled runs are slower (the profiler samples every millisecond): their figures are not comparable.
+  ...(values['cpu-prof'] != null ? { cpuProfiled: true } : {}),
   runs
 }
 await mkdir('bench/results', { recursive: true })

@@ -120,7 +120,9 @@ export class SwarmLab {
   private constructor(
     readonly impl: LabImpl,
     private readonly workers: LabWorker[],
-    private readonly dataRoot: string
+    private readonly dataRoot: string,
+    /** How long a worker that has stopped its peers gets to exit by itself (writing a CPU profile takes a while). */
+    private readonly exitWaitMs: number
   ) {}
 
   static async start(init: SwarmLabInit): Promise<SwarmLab> {
@@ -129,7 +131,8 @@ export class SwarmLab {
     const workers = Array.from({ length: count }, (_, i) =>
       forkWorker(init.namespaces?.[i], init.cpuProfileDir)
     )
-    const lab = new SwarmLab(init.impl, workers, dataRoot)
+    // A worker of a long run writes a profile of a few minutes' samples, four of them at once on two cores.
+    const lab = new SwarmLab(init.impl, workers, dataRoot, init.cpuProfileDir != null ? 30_000 : 5_000)
     try {
       const share = (w: number): number => Math.floor(init.peers / count) + (w < init.peers % count ? 1 : 0)
       const start = (w: number, bootstrap: string[]) =>
@@ -316,7 +319,7 @@ export class SwarmLab {
         await Promise.race([w.call('stop', {}).catch(() => {}), within(5_000)])
         // A worker that has stopped its peers exits by itself (writing its CPU profile, if asked for one); one that
         // does not is killed.
-        await Promise.race([exited, within(5_000)])
+        await Promise.race([exited, within(this.exitWaitMs)])
         if (!w.exited) w.child.kill('SIGKILL')
         await exited
       })

@@ -25,13 +25,21 @@ describe('swarm lab CPU profiles', () => {
       await lab.stop()
     }
     const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'))
-    expect(files).toHaveLength(2)
+    // Named CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: one process per worker.
+    expect(new Set(files.map((f) => f.split('.')[3])).size).toBe(2)
     for (const file of files) {
       const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as {
-        nodes: { callFrame: { url: string } }[]
+        nodes: { callFrame: { functionName: string; url: string } }[]
       }
-      // The worker's own peers ran in it: the profile names the peer's modules.
-      expect(profile.nodes.some((n) => n.callFrame.url.includes('src/main/peer/'))).toBe(true)
+      // The worker's peers started in it (not only its modules loaded): opening a peer's identity (a key
+      // derivation of tens of ms) is in its samples.
+      expect(
+        profile.nodes.some(
+          ({ callFrame }) =>
+            callFrame.functionName === 'loadOrCreateIdentity' &&
+            callFrame.url.includes('src/main/peer/identity.ts')
+        )
+      ).toBe(true)
     }
   }, 90_000)
 })
