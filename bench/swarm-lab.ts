@@ -8,6 +8,8 @@
  * lookup — and the JSON says how many operations ran. Puts, gets and provider lookups run back to back; then, at the
  * sizes `--quiet` names, up to 15 put-and-get pairs run one at a time on a quiet swarm (`quiet` in the JSON).
  * `--cpu-prof DIR`: every worker of every run writes a V8 CPU profile there (a subdirectory per run).
+ * Joins are timed twice: a peer started in a running worker (both implementations), and for ours a `serve` process
+ * spawned from nothing (lab/serve-join.ts), what a robot that boots and runs serve waits for.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
@@ -15,6 +17,7 @@ import { parseArgs } from 'node:util'
 import { utf8 } from '../src/shared/bytes.ts'
 import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
 import { machine, mean, percentiles } from '../lab/stats.ts'
+import { timeServeJoin } from '../lab/serve-join.ts'
 import { SwarmLab } from '../lab/swarm-lab.ts'
 
 const { values } = parseArgs({
@@ -110,6 +113,8 @@ async function runOne(impl: LabImpl, n: number) {
     }
     const usage = await lab.usage()
     const join = await lab.join(workers - 1, 0.9, 10_000)
+    // What a user waits for: a `serve` process started from nothing (ours only: stock has no serve).
+    const serveJoin = impl === 'ours' ? await timeServeJoin(lab, { target: 0.9, timeoutMs: 20_000 }) : null
     const lookups = [...gets, ...finds]
     const ms = (xs: LookupSample[]) => percentiles(xs.map((s) => s.ms))
     return {
@@ -144,6 +149,7 @@ async function runOne(impl: LabImpl, n: number) {
       joinTo90PercentMs: join.targetMs,
       joinToFullTableMs: join.fullMs,
       joinFill: join.fill,
+      serveJoin,
       runMs: performance.now() - started,
       errors: [...puts, ...lookups].flatMap((s) => (s.error != null ? [s.error] : [])).slice(0, 5)
     }
@@ -197,7 +203,12 @@ const rows: [string, (r: Run) => number | null][] = [
   ['table fill %', (r) => r.tableFill.mean * 100],
   ['join: first entry ms', (r) => r.joinFirstEntryMs],
   ['join: 90 % of ideal ms', (r) => r.joinTo90PercentMs],
-  ['join: full table ms', (r) => r.joinToFullTableMs]
+  ['join: full table ms', (r) => r.joinToFullTableMs],
+  ['serve join: API up ms', (r) => r.serveJoin?.apiMs ?? null],
+  ['serve join: first entry ms', (r) => r.serveJoin?.firstEntryMs ?? null],
+  ['serve join: 90 % ms', (r) => r.serveJoin?.targetMs ?? null],
+  ['serve join: full table ms', (r) => r.serveJoin?.fullMs ?? null],
+  ['serve RSS MB', (r) => r.serveJoin?.rssMb ?? null]
 ]
 for (const n of sizes) {
   const ours = runs.find((r) => r.impl === 'ours' && r.peers === n)
