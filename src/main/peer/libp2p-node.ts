@@ -17,6 +17,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import { yamuxWithLiveness } from './connection-liveness.ts'
+import { identifyAfterOpen } from './deferred-identify.ts'
 
 export type SwarmServices = { dht: KadDHT; identify: Identify; ping: Ping }
 export type SwarmLibp2p = Libp2p<SwarmServices>
@@ -105,7 +106,8 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
       maxIncomingPendingConnections: 100
     },
     services: {
-      identify: identify(),
+      // Run a moment after a connection opens, not with its first request (deferred-identify.ts).
+      identify: identify({ runOnConnectionOpen: false }),
       ping: ping(),
       dht: kadDHT({
         protocol: init.protocol,
@@ -126,5 +128,6 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
       })
     }
   })
+  identifyAfterOpen(node, node.services.identify)
   return { node: node as SwarmLibp2p, transports: transportNames, notes }
 }
