@@ -3,8 +3,8 @@
  * with a fixed number of questions per crawl rather than one per peer.
  *
  * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest
- * to that region, for the peers closest to a key inside it (FIND_NODE); the answers together name the peers of every
- * region. Each named peer is added to the table through the table's own door, so the IP-diversity filter applies;
+ * to that region among those it has not asked about it yet (so each in turn, crawl after crawl), for the peers
+ * closest to a key inside it (FIND_NODE); the answers together name the peers of every region. Each named peer is added to the table through the table's own door, so the IP-diversity filter applies;
  * the peer that named it vouches for it (see contact-check.ts), so it is not dialled: connections are opened when a
  * lookup needs them. One-round lookups start once the first crawl has run (see `crawled`); the crawler then probes
  * a few regions, backing off, for a minute and until two probes in a row find nothing new (see start).
@@ -67,6 +67,11 @@ export class TableCrawler {
    */
   private readonly named = new Map<string, number>()
   private firstCrawlDone = false
+  /**
+   * Per region (the first REGION_BITS bits of its kad ids), the connected peers asked about it since each of them
+   * last was: a region's next question goes to the closest connected peer not asked yet (see run).
+   */
+  private readonly askedAbout = new Map<number, Set<string>>()
 
   constructor(
     dht: KadDHT,
@@ -153,9 +158,22 @@ export class TableCrawler {
     let newConnections = 0
     await inPool(keys, ASK_CONCURRENCY, async (key) => {
       const target = kadIdOfKey(key)
+      // Connected peers not yet asked about this region first, the closest first. Always asking the closest one
+      // asked the same peer about a region crawl after crawl, and a peer that lacked some of the region's peers
+      // (they joined after its own crawls, and never contacted it) never passed them on: a 100-peer swarm that
+      // started together stalled at 87 % of its ideal tables, whole workers of the lab missing the same 17-25
+      // peers, until the 10-minute crawl. Asking each connected peer in turn, at the same cost: 99 % at 45 s.
+      const region = target[0]! >> (8 - REGION_BITS)
+      const asked = this.askedAbout.get(region) ?? new Set<string>()
+      this.askedAbout.set(region, asked)
+      if (linked.every((p) => asked.has(p.peerId.toString()))) asked.clear()
       const nearestLinked = linked
-        .map((p) => ({ peerId: p.peerId, distance: xor(p.kadId, target) }))
-        .sort((a, b) => compare(a.distance, b.distance))
+        .map((p) => ({
+          peerId: p.peerId,
+          distance: xor(p.kadId, target),
+          asked: asked.has(p.peerId.toString()) ? 1 : 0
+        }))
+        .sort((a, b) => a.asked - b.asked || compare(a.distance, b.distance))
         .map((p) => p.peerId)
       const nearestKnown = this.table
         .closestPeers(target, { count: TRIES_PER_REGION })
@@ -172,6 +190,7 @@ export class TableCrawler {
         }
         questions.set(text, put + 1)
         tries++
+        asked.add(text)
         const named = await this.ask(peer, key)
         if (named == null) {
           silent.add(text)
