@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 import { utf8 } from '../src/shared/bytes.ts'
 import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
 import { machine, mean, percentiles } from '../lab/stats.ts'
-import { timeServeJoin } from '../lab/serve-join.ts'
+import { timeServeJoin, type ServeJoinSample } from '../lab/serve-join.ts'
 import { SwarmLab } from '../lab/swarm-lab.ts'
 
 const { values } = parseArgs({
@@ -113,8 +113,17 @@ async function runOne(impl: LabImpl, n: number) {
     }
     const usage = await lab.usage()
     const join = await lab.join(workers - 1, 0.9, 10_000)
-    // What a user waits for: a `serve` process started from nothing (ours only: stock has no serve).
-    const serveJoin = impl === 'ours' ? await timeServeJoin(lab, { target: 0.9, timeoutMs: 20_000 }) : null
+    // What a user waits for: a `serve` process started from nothing (ours only: stock has no serve). Its failure is
+    // reported with the run rather than losing the run's other figures.
+    let serveJoin: ServeJoinSample | null = null
+    let serveJoinError: string | undefined
+    if (impl === 'ours') {
+      try {
+        serveJoin = await timeServeJoin(lab, { target: 0.9, timeoutMs: 20_000 })
+      } catch (err) {
+        serveJoinError = (err as Error).message
+      }
+    }
     const lookups = [...gets, ...finds]
     const ms = (xs: LookupSample[]) => percentiles(xs.map((s) => s.ms))
     return {
@@ -150,6 +159,7 @@ async function runOne(impl: LabImpl, n: number) {
       joinToFullTableMs: join.fullMs,
       joinFill: join.fill,
       serveJoin,
+      ...(serveJoinError != null ? { serveJoinError } : {}),
       runMs: performance.now() - started,
       errors: [...puts, ...lookups].flatMap((s) => (s.error != null ? [s.error] : [])).slice(0, 5)
     }
@@ -172,6 +182,7 @@ for (const n of sizes) {
       continue
     }
     runs.push(run)
+    if (run.serveJoinError != null) console.error(`${impl} N=${n}: serve join failed: ${run.serveJoinError}`)
     console.error(
       `${impl} N=${n}: put p50 ${run.putMs.p50.toFixed(1)} ms, get p50 ${run.getMs.p50.toFixed(1)} ms p99 ${run.getMs.p99.toFixed(1)} ms, ` +
         `rounds ${run.roundsPerLookup.toFixed(2)}, success ${(run.successRate * 100).toFixed(0)} %, ` +

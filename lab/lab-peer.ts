@@ -29,10 +29,18 @@ export interface LabPeer {
   stop(): Promise<void>
 }
 
-/** Peers contacted and rounds, from a query's trace steps (the same reading the UI's trace picture makes). */
-export function travelled(steps: QueryStep[]): Pick<LookupSample, 'contacted' | 'rounds'> {
+/**
+ * Peers contacted and rounds, from a query's trace steps (the same reading the UI's trace picture makes), and why its
+ * failed requests failed.
+ */
+export function travelled(steps: QueryStep[]): Pick<LookupSample, 'contacted' | 'rounds' | 'requestErrors'> {
   const { peers, rounds } = traceRounds(steps)
-  return { contacted: peers.length, rounds }
+  const errors = [...new Set(steps.flatMap((s) => (s.kind === 'error' && s.error != null ? [s.error] : [])))]
+  return {
+    contacted: peers.length,
+    rounds,
+    ...(errors.length > 0 ? { requestErrors: errors.slice(0, 3) } : {})
+  }
 }
 
 export const failed = (started: number, err: unknown): LookupSample => ({

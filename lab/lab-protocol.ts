@@ -21,6 +21,8 @@ export interface LookupSample {
   /** Sequential rounds of requests (1 when every peer asked came from the routing table). */
   rounds: number
   error?: string
+  /** Why requests of the lookup failed (distinct messages from its trace, at most 3): what a failure report needs. */
+  requestErrors?: string[]
 }
 
 export interface ProvidersSample extends LookupSample {

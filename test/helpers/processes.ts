@@ -53,7 +53,11 @@ export async function startServe(
   const info = await new Promise<{ url: string; peerId: string; addresses: string[] }>((resolve, reject) => {
     const addresses: string[] = []
     let peerId = ''
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${output.join('')}`)), 30_000)
+    const timer = setTimeout(() => {
+      // Not left running: nobody holds a handle on a serve that never said where its API is.
+      child.kill('SIGKILL')
+      reject(new Error(`serve did not start: ${output.join('')}`))
+    }, 30_000)
     lines.on('line', (line) => {
       output.push(line)
       const [label, value] = line.split(/\s+/, 2) as [string, string]

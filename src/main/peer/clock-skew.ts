@@ -9,6 +9,11 @@ import type { PeerId } from '@libp2p/interface'
 import type { SwarmLibp2p } from './libp2p-node.ts'
 
 export const CLOCK_PROTOCOL = '/swarm-inspector/clock/1.0.0'
+/**
+ * How long a new connection is open before its clock is read (deferred-identify.ts's afterOpen): the reading is for
+ * the UI, and read at once its stream negotiation shared the two processes with the connection's first request.
+ */
+export const READ_AFTER_OPEN_MS = 1_000
 
 export interface ClockReading {
   skewMs: number

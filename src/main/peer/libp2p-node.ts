@@ -17,7 +17,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import { yamuxWithLiveness } from './connection-liveness.ts'
-import { identifyAfterOpen } from './deferred-identify.ts'
+import { IDENTIFY_DELAY_MS, identifyAfterOpen } from './deferred-identify.ts'
+import { kadRoutingTable } from './routing-table-view.ts'
 
 export type SwarmServices = { dht: KadDHT; identify: Identify; ping: Ping }
 export type SwarmLibp2p = Libp2p<SwarmServices>
@@ -128,6 +129,8 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
       })
     }
   })
-  identifyAfterOpen(node, node.services.identify)
+  const table = kadRoutingTable(node.services.dht)
+  // A peer with an empty table is joining, and its crawl starts from its first entry, which identify brings.
+  identifyAfterOpen(node, node.services.identify, () => (table.size === 0 ? 0 : IDENTIFY_DELAY_MS))
   return { node: node as SwarmLibp2p, transports: transportNames, notes }
 }

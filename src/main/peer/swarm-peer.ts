@@ -53,7 +53,8 @@ import { QueryLog, traced } from './query-log.ts'
 import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord } from './record-envelope.ts'
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
-import { ClockSkews, serveClock } from './clock-skew.ts'
+import { ClockSkews, READ_AFTER_OPEN_MS as CLOCK_READ_AFTER_OPEN_MS, serveClock } from './clock-skew.ts'
+import { afterOpen } from './deferred-identify.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
 import { TableCrawler } from './table-crawler.ts'
 import { DhtRequestStreams } from './dht-request-streams.ts'
@@ -917,8 +918,10 @@ export class SwarmPeer implements PeerServiceHandlers {
           : { type: 'routing:remove', peerId, at: at() }
       )
     )
-    this.node.addEventListener('connection:open', ({ detail: c }) =>
-      this.clocks.measure(c.remotePeer.toString(), c.remotePeer)
+    afterOpen(
+      this.node,
+      () => CLOCK_READ_AFTER_OPEN_MS,
+      (c) => this.clocks.measure(c.remotePeer.toString(), c.remotePeer)
     )
     this.node.addEventListener('connection:open', ({ detail: c }) =>
       this.emit({

@@ -38,6 +38,7 @@ describe('churn: a third of the swarm killed', () => {
     return [
       got.error ?? 'not found',
       `asked ${got.contacted} peer(s) in ${got.rounds} round(s)`,
+      `failed requests: ${got.requestErrors?.join(' | ') ?? 'none'}`,
       `held by peers ${(await lab.holders('churn', key)).join(', ') || 'none'}`,
       `reader's table ${table.map(index).join(', ')} (${dead.length} dead)`
     ].join('; ')
