@@ -90,15 +90,30 @@ export class IpDiversityFilter {
     table.addEventListener('peer:remove', (event) => this.release(event.detail.toString()))
   }
 
+  /**
+   * Whether the table would let the peer in as far as diversity goes (a peer it holds, an exempt one, or one whose
+   * group has room), without taking a place for it. A republish writes to the closest peers its walk found even
+   * when the table did not take them (a full bucket), but not to peers this filter keeps out.
+   */
+  async admits(peerId: PeerId): Promise<boolean> {
+    if (this.groupOf.has(peerId.toString())) return true
+    const group = await this.groupOfAddresses(peerId)
+    return group == null || (this.members.get(group)?.size ?? 0) < this.options.maxPerGroup
+  }
+
+  /** The group of the address a peer announces; null when it announces no filtered address (only private ones, say). */
+  private async groupOfAddresses(peerId: PeerId): Promise<string | null> {
+    const peer = await this.peerStore.get(peerId).catch(() => null)
+    const groups = (peer?.addresses ?? []).map((a) => ipGroup(a.multiaddr, this.options))
+    return groups.find((g) => g != null) ?? null
+  }
+
   /** The peer's group when it may join (null: exempt), false when its group is full. */
   private async admit(peerId: PeerId): Promise<string | null | false> {
     const id = peerId.toString()
     const known = this.groupOf.get(id)
     if (known != null) return known
-    const peer = await this.peerStore.get(peerId).catch(() => null)
-    const groups = (peer?.addresses ?? []).map((a) => ipGroup(a.multiaddr, this.options))
-    // A peer announcing no filtered address (only private ones, say) is exempt.
-    const group = groups.find((g) => g != null) ?? null
+    const group = await this.groupOfAddresses(peerId)
     if (group == null) return null
     const members = this.members.get(group) ?? new Set<string>()
     if (members.size >= this.options.maxPerGroup) return false

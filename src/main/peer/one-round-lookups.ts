@@ -19,7 +19,8 @@ import merge from 'it-merge'
 import type { CID } from 'multiformats/cid'
 import { equals } from 'uint8arrays'
 import { recordDatastoreKey } from './record-validation.ts'
-import { kadIdOfKey } from './kad-id.ts'
+import { closestOf } from './closest-peers.ts'
+import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 import { LatencySamples } from './latency-samples.ts'
@@ -93,7 +94,12 @@ export class OneRoundLookups {
     /** Whether the table is full enough to trust (the crawler's first crawl has run). */
     private readonly ready: () => boolean,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
-    private readonly connected: (peerId: PeerId) => boolean
+    private readonly connected: (peerId: PeerId) => boolean,
+    /**
+     * Whether the table's door (the IP-diversity filter) would let a peer in; a republish's walk writes only to
+     * peers it would. Every peer when there is no filter.
+     */
+    private readonly admissible: (peerId: PeerId) => Promise<boolean> = async () => true
   ) {
     this.table = kadRoutingTable(dht)
   }
@@ -172,10 +178,10 @@ export class OneRoundLookups {
    * iterative put.
    *
    * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events in
-   * `events`), offer them to the table, and write to the table's closest after that (with an empty table, kad-dht's
-   * iterative put here too). A table that lacks some of the peers closest to the key (one still filling, or missing
-   * peers that joined since its last crawl) puts the record beside them rather than on them, where a lookup that
-   * walks towards the key does not pass; a republish and a repair, which exist to put the record back where lookups
+   * `events`), offer them to the table, and write to the closest of the table's peers and the walk's after that
+   * (with an empty table and a walk that found nobody, kad-dht's iterative put here too). A table that lacks some of
+   * the peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
+   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish and a repair, which exist to put the record back where lookups
    * look, walk first. A user's put does not: it is the latency-bound path, and the walk costs 20-40 requests.
    */
   putValue(
@@ -198,16 +204,29 @@ export class OneRoundLookups {
         if (rest.signal.aborted) throw err
       }
       rest.signal.throwIfAborted()
-      // The peers the walk named enter the table through its one door (the IP-diversity filter; the contact check,
-      // which passes: the walk has just spoken to them), and the writes go to the table's closest after that. So a
-      // republish writes to no peer the table would refuse, and the table now holds the closest peers it lacked.
+      // The peers the walk named are offered to the table through its one door (the IP-diversity filter; the
+      // contact check, which passes: the walk has just spoken to them), so it holds the closest peers it lacked.
       // Bounded: adding to a full bucket pings its oldest contacts first.
       await Promise.race([
         Promise.allSettled(named.map((peer) => self.table.add(peer, { signal: rest.signal }))),
         delay(ROUND_TIMEOUT_MS, rest.signal)
       ])
       rest.signal.throwIfAborted()
-      const put = self.writeToClosest(dhtKey, value, rest)
+      // The writes go to the closest of the table's peers and the walk's, as kad-dht's put writes to its walk's:
+      // a walked peer the table has not taken (its bucket full of live contacts, or an add still waiting on that
+      // bucket's pings) is still among the closest live peers, where lookups look. Not one the door keeps out: a
+      // republish must not hand a key's replicas to Sybils the table refuses.
+      const admitted = await Promise.all(
+        named.map(async (peer) => ((await self.admissible(peer)) ? peer : null))
+      )
+      const candidates = closestOf(
+        uniquePeers([...self.closest(dhtKey, self.k * 2), ...admitted.filter((p) => p != null)]).map(
+          (peerId) => ({ peerId, kadId: kadIdOfPeer(peerId) })
+        ),
+        kadIdOfKey(dhtKey),
+        self.k * 2
+      )
+      const put = self.writeToClosest(dhtKey, value, rest, candidates)
       targets = put.targets
       yield* put.events
     }
@@ -219,13 +238,16 @@ export class OneRoundLookups {
     }
   }
 
-  /** PUT_VALUE to the table's k closest, the next k as spares; kad-dht's iterative put when the table is empty. */
+  /**
+   * PUT_VALUE to the k closest of `candidates` (by default the table's 2k closest), the next k as spares; kad-dht's
+   * iterative put when there are none.
+   */
   private writeToClosest(
     dhtKey: Uint8Array,
     value: Uint8Array,
-    options: OneRoundOptions
+    options: OneRoundOptions,
+    candidates: PeerId[] = this.closest(dhtKey, this.k * 2)
   ): { targets: number; events: AsyncIterable<RoundEvent> } {
-    const candidates = this.closest(dhtKey, this.k * 2)
     const peers = candidates.slice(0, this.k)
     if (peers.length === 0) return { targets: 0, events: this.dht.put(dhtKey, value, options) }
     return {
@@ -454,6 +476,11 @@ export class OneRoundLookups {
       if (more != null) yield { ...more, round }
     }
   }
+}
+
+/** The peers given, each once, in their first order. */
+function uniquePeers(peers: PeerId[]): PeerId[] {
+  return [...new Map(peers.map((p) => [p.toString(), p] as const)).values()]
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */

@@ -173,7 +173,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       this.requests,
       datastore,
       () => this.crawler.crawled,
-      connected
+      connected,
+      async (peerId) => this.diversity?.admits(peerId) ?? true
     )
   }
 

@@ -57,4 +57,25 @@ describe('Sybil pressure on the routing table', () => {
     expect(inFiltered).toBeLessThanOrEqual(FILTER.maxPerGroup)
     expect(inOpen).toBeGreaterThan(FILTER.maxPerGroup)
   }, 60_000)
+
+  it('tells, without taking a place, whom it would admit (what a republish writes to)', async () => {
+    const filter = filtered.diversity!
+    // The filter groups peers by the addresses they announce, which identify brings.
+    const announced = async (peer: SwarmPeer): Promise<boolean> =>
+      ((await filtered.node.peerStore.get(peer.peerId).catch(() => null))?.addresses.length ?? 0) > 0
+    await waitFor(
+      async () => (await Promise.all(sybils.map(announced))).every(Boolean),
+      'the filtered peer to know the address every Sybil announces'
+    )
+    const table = tableOf(filtered)
+    const held = sybils.filter((p) => table.has(p.peerId.toString()))
+    const kept = sybils.filter((p) => !table.has(p.peerId.toString()))
+    expect(held.length).toBeGreaterThan(0)
+    for (const peer of held) expect(await filter.admits(peer.peerId)).toBe(true)
+    for (const peer of kept) expect(await filter.admits(peer.peerId)).toBe(false)
+    for (const peer of honest) expect(await filter.admits(peer.peerId)).toBe(true)
+    // Asking reserved nothing: the group is still full and the Sybils held are the same.
+    expect(await filter.admits(kept[0]!.peerId)).toBe(false)
+    expect(sybils.filter((p) => tableOf(filtered).has(p.peerId.toString()))).toEqual(held)
+  })
 })
