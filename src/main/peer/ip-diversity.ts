@@ -91,14 +91,27 @@ export class IpDiversityFilter {
   }
 
   /**
-   * Whether the table would let the peer in as far as diversity goes (a peer it holds, an exempt one, or one whose
-   * group has room), without taking a place for it. A republish writes to the closest peers its walk found even
-   * when the table did not take them (a full bucket), but not to peers this filter keeps out.
+   * Of `peers` (nearest first), those the table's door would let in together, without taking a place for any: peers
+   * it holds, exempt ones, and per group only as many newcomers as the group has room for, the first ones. A
+   * republish writes to the closest peers its walk found even when the table did not take them (a full bucket), but
+   * not to more of one address group than the table would hold: one peer at a time, each would pass alone, and one
+   * group could take every replica of a key.
    */
-  async admits(peerId: PeerId): Promise<boolean> {
-    if (this.groupOf.has(peerId.toString())) return true
-    const group = await this.groupOfAddresses(peerId)
-    return group == null || (this.members.get(group)?.size ?? 0) < this.options.maxPerGroup
+  async admitted(peers: PeerId[]): Promise<PeerId[]> {
+    const groups = await Promise.all(
+      peers.map(async (peerId) =>
+        this.groupOf.has(peerId.toString()) ? null : this.groupOfAddresses(peerId)
+      )
+    )
+    const newcomers = new Map<string, number>()
+    return peers.filter((_, i) => {
+      const group = groups[i]
+      if (group == null) return true
+      const taken = (this.members.get(group)?.size ?? 0) + (newcomers.get(group) ?? 0)
+      if (taken >= this.options.maxPerGroup) return false
+      newcomers.set(group, (newcomers.get(group) ?? 0) + 1)
+      return true
+    })
   }
 
   /** The group of the address a peer announces; null when it announces no filtered address (only private ones, say). */

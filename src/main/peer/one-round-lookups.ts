@@ -96,10 +96,10 @@ export class OneRoundLookups {
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean,
     /**
-     * Whether the table's door (the IP-diversity filter) would let a peer in; a republish's walk writes only to
-     * peers it would. Every peer when there is no filter.
+     * Of some peers (nearest first), those the table's door (the IP-diversity filter) would let in together; a
+     * republish's walk writes only to those. All of them when there is no filter.
      */
-    private readonly admissible: (peerId: PeerId) => Promise<boolean> = async () => true
+    private readonly admitted: (peers: PeerId[]) => Promise<PeerId[]> = async (peers) => peers
   ) {
     this.table = kadRoutingTable(dht)
   }
@@ -179,10 +179,12 @@ export class OneRoundLookups {
    *
    * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events in
    * `events`), offer them to the table, and write to the closest of the table's peers and the walk's after that
-   * (with an empty table and a walk that found nobody, kad-dht's iterative put here too). A table that lacks some of
-   * the peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
-   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish and a repair, which exist to put the record back where lookups
-   * look, walk first. A user's put does not: it is the latency-bound path, and the walk costs 20-40 requests.
+   * (with an empty table and no walked peer the IP-diversity filter admits, kad-dht's iterative put here too, which
+   * has no filter: a peer with nothing in its table has no honest peers to prefer anyway). A table that lacks some
+   * of the peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
+   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish and
+   * a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is the
+   * latency-bound path, and the walk costs 20-40 requests.
    */
   putValue(
     dhtKey: Uint8Array,
@@ -214,18 +216,19 @@ export class OneRoundLookups {
       rest.signal.throwIfAborted()
       // The writes go to the closest of the table's peers and the walk's, as kad-dht's put writes to its walk's:
       // a walked peer the table has not taken (its bucket full of live contacts, or an add still waiting on that
-      // bucket's pings) is still among the closest live peers, where lookups look. Not one the door keeps out: a
-      // republish must not hand a key's replicas to Sybils the table refuses.
-      const admitted = await Promise.all(
-        named.map(async (peer) => ((await self.admissible(peer)) ? peer : null))
-      )
-      const candidates = closestOf(
-        uniquePeers([...self.closest(dhtKey, self.k * 2), ...admitted.filter((p) => p != null)]).map(
-          (peerId) => ({ peerId, kadId: kadIdOfPeer(peerId) })
-        ),
-        kadIdOfKey(dhtKey),
-        self.k * 2
-      )
+      // bucket's pings) is still among the closest live peers, where lookups look. Not more of one address group
+      // than the door would let in, nearest first: a republish must not hand a key's replicas to Sybils the table
+      // refuses.
+      const key = kadIdOfKey(dhtKey)
+      const nearestFirst = (peers: PeerId[], count = peers.length): PeerId[] =>
+        closestOf(
+          uniquePeers(peers).map((peerId) => ({ peerId, kadId: kadIdOfPeer(peerId) })),
+          key,
+          count
+        )
+      const admitted = await self.admitted(nearestFirst(named))
+      rest.signal.throwIfAborted()
+      const candidates = nearestFirst([...self.closest(dhtKey, self.k * 2), ...admitted], self.k * 2)
       const put = self.writeToClosest(dhtKey, value, rest, candidates)
       targets = put.targets
       yield* put.events

@@ -174,7 +174,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       datastore,
       () => this.crawler.crawled,
       connected,
-      async (peerId) => this.diversity?.admits(peerId) ?? true
+      async (peers) => this.diversity?.admitted(peers) ?? peers
     )
   }
 

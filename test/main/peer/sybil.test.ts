@@ -58,7 +58,7 @@ describe('Sybil pressure on the routing table', () => {
     expect(inOpen).toBeGreaterThan(FILTER.maxPerGroup)
   }, 60_000)
 
-  it('tells, without taking a place, whom it would admit (what a republish writes to)', async () => {
+  it('tells, without taking a place, which peers of a list it would admit together (what a republish writes to)', async () => {
     const filter = filtered.diversity!
     // The filter groups peers by the addresses they announce, which identify brings.
     const announced = async (peer: SwarmPeer): Promise<boolean> =>
@@ -67,15 +67,27 @@ describe('Sybil pressure on the routing table', () => {
       async () => (await Promise.all(sybils.map(announced))).every(Boolean),
       'the filtered peer to know the address every Sybil announces'
     )
+    const ids = (peers: SwarmPeer[]): string[] => peers.map((p) => p.peerId.toString())
+    const admitted = async (by: SwarmPeer, peers: SwarmPeer[]): Promise<string[]> =>
+      (await by.diversity!.admitted(peers.map((p) => p.peerId))).map(String)
     const table = tableOf(filtered)
     const held = sybils.filter((p) => table.has(p.peerId.toString()))
     const kept = sybils.filter((p) => !table.has(p.peerId.toString()))
-    expect(held.length).toBeGreaterThan(0)
-    for (const peer of held) expect(await filter.admits(peer.peerId)).toBe(true)
-    for (const peer of kept) expect(await filter.admits(peer.peerId)).toBe(false)
-    for (const peer of honest) expect(await filter.admits(peer.peerId)).toBe(true)
-    // Asking reserved nothing: the group is still full and the Sybils held are the same.
-    expect(await filter.admits(kept[0]!.peerId)).toBe(false)
-    expect(sybils.filter((p) => tableOf(filtered).has(p.peerId.toString()))).toEqual(held)
-  })
+    expect(held.length, "the Sybils' group fills the filtered table to maxPerGroup").toBe(FILTER.maxPerGroup)
+    // A full group: the peers held pass, newcomers of that group do not, peers of other groups do.
+    expect(await admitted(filtered, [...kept, ...held, ...honest])).toEqual(ids([...held, ...honest]))
+    expect(await admitted(filtered, kept)).toEqual([])
+    expect(ids(sybils.filter((p) => tableOf(filtered).has(p.peerId.toString())))).toEqual(ids(held))
+    expect(filter.refused).toBeGreaterThan(0)
+
+    // A group with room (a peer that holds nobody and learns the Sybils' addresses): as many newcomers as it has
+    // room for, nearest (first) first, and asking takes no place, so asking again in another order gives others.
+    const empty = await spawnPeer({ listen: ['/ip4/127.0.6.1/tcp/0'], ipDiversity: FILTER })
+    all.push(empty)
+    for (const sybil of sybils)
+      await empty.node.peerStore.merge(sybil.peerId, { multiaddrs: sybil.node.getMultiaddrs() })
+    expect(await admitted(empty, sybils)).toEqual(ids(sybils.slice(0, FILTER.maxPerGroup)))
+    const reversed = [...sybils].reverse()
+    expect(await admitted(empty, reversed)).toEqual(ids(reversed.slice(0, FILTER.maxPerGroup)))
+  }, 30_000)
 })
