@@ -348,7 +348,9 @@ export class OneRoundLookups {
     // closest). Without them a get asked the dead and fell back to kad-dht's iterative get, which starts from the
     // same dead peers: the churn fault test (k = 4, a third of the swarm killed) failed about one run in ten under
     // load, every reader missing the keys whose 4 closest had all been killed.
-    const nearest = this.closest(key, this.k * 2)
+    // As many as the rounds can ask, at least: with a small k (3 in a test swarm), 2k peers ran out after two rounds
+    // whose peers were all dead, and the get fell back while the table still listed live peers holding the record.
+    const nearest = this.closest(key, Math.max(this.k * 2, GET_FANOUT * MAX_ROUNDS))
     const candidates = [...this.byConnection(nearest.slice(0, this.k)).flat(), ...nearest.slice(this.k)]
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const batch = candidates.filter((p) => !asked.has(p.toString())).slice(0, GET_FANOUT)
