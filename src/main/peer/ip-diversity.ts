@@ -91,8 +91,9 @@ export class IpDiversityFilter {
   }
 
   /**
-   * Of `peers` (nearest first), those the table's door would let in together, without taking a place for any: peers
-   * it holds, exempt ones, and per group only as many newcomers as the group has room for, the first ones. A
+   * Of `peers` (nearest first), those the table's door would let in together as far as diversity goes (bucket space
+   * is not its concern), without taking a place for any: peers it holds or is adding, exempt ones, and per group only
+   * as many newcomers as the group has room for, the first ones. A
    * republish writes to the closest peers its walk found even when the table did not take them (a full bucket), but
    * not to more of one address group than the table would hold: one peer at a time, each would pass alone, and one
    * group could take every replica of a key.

@@ -8,9 +8,9 @@
  * of them, because it cannot know its table is complete.
  *
  * Every request here is an ordinary DHT message (sent over reused streams, dht-request-streams.ts), so the remote
- * side needs nothing new, and the events are kad-dht's, so traces and the UI's pictures work unchanged. A lookup that finds
- * nothing where the table says it should be (a stale or partial table) widens to the next closest peers and, as a
- * last resort, falls back to kad-dht's iterative lookup.
+ * side needs nothing new, and the events are kad-dht's, so traces and the UI's pictures work unchanged. A lookup
+ * that finds nothing where the table says it should be (a stale or partial table) widens to the next closest peers
+ * and, as a last resort, falls back to kad-dht's iterative lookup.
  */
 import { EventTypes, MessageType, Record as DhtRecord, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import type { PeerId } from '@libp2p/interface'
@@ -217,8 +217,8 @@ export class OneRoundLookups {
       // The writes go to the closest of the table's peers and the walk's, as kad-dht's put writes to its walk's:
       // a walked peer the table has not taken (its bucket full of live contacts, or an add still waiting on that
       // bucket's pings) is still among the closest live peers, where lookups look. Not more of one address group
-      // than the door would let in, nearest first: a republish must not hand a key's replicas to Sybils the table
-      // refuses.
+      // than the door would let in (the places the table's own adds have taken first, then the nearest newcomers): a
+      // republish must not hand a key's replicas to Sybils the table refuses.
       const key = kadIdOfKey(dhtKey)
       const nearestFirst = (peers: PeerId[], count = peers.length): PeerId[] =>
         closestOf(
