@@ -93,10 +93,9 @@ export class IpDiversityFilter {
   /**
    * Of `peers` (nearest first), those the table's door would let in together as far as diversity goes (bucket space
    * is not its concern), without taking a place for any: peers it holds or is adding, exempt ones, and per group only
-   * as many newcomers as the group has room for, the first ones. A
-   * republish writes to the closest peers its walk found even when the table did not take them (a full bucket), but
-   * not to more of one address group than the table would hold: one peer at a time, each would pass alone, and one
-   * group could take every replica of a key.
+   * as many newcomers as the group has room for, the first ones. A republish writes to the closest peers its walk
+   * found even when the table did not take them (a full bucket), but not to more of one address group than the table
+   * would hold: checked one peer at a time, each would pass alone, and one group could take every replica of a key.
    */
   async admitted(peers: PeerId[]): Promise<PeerId[]> {
     const groups = await Promise.all(
@@ -108,11 +107,16 @@ export class IpDiversityFilter {
     return peers.filter((_, i) => {
       const group = groups[i]
       if (group == null) return true
-      const taken = (this.members.get(group)?.size ?? 0) + (newcomers.get(group) ?? 0)
-      if (taken >= this.options.maxPerGroup) return false
-      newcomers.set(group, (newcomers.get(group) ?? 0) + 1)
+      const before = newcomers.get(group) ?? 0
+      if (before >= this.room(group)) return false
+      newcomers.set(group, before + 1)
       return true
     })
+  }
+
+  /** How many more peers of a group the table may take. */
+  private room(group: string): number {
+    return this.options.maxPerGroup - (this.members.get(group)?.size ?? 0)
   }
 
   /** The group of the address a peer announces; null when it announces no filtered address (only private ones, say). */
@@ -129,8 +133,8 @@ export class IpDiversityFilter {
     if (known != null) return known
     const group = await this.groupOfAddresses(peerId)
     if (group == null) return null
+    if (this.room(group) <= 0) return false
     const members = this.members.get(group) ?? new Set<string>()
-    if (members.size >= this.options.maxPerGroup) return false
     members.add(id)
     this.members.set(group, members)
     this.groupOf.set(id, group)
