@@ -2,16 +2,22 @@
  * An IP-diversity filter for the routing table, after go-libp2p's peerdiversity filter (stock js kad-dht has none).
  *
  * A Sybil attacker can mint identities for free but not addresses: many identities from one address range try to
- * fill an honest peer's table so that its lookups go through them. The filter groups peers by the network prefix of
- * the address they announce (/16 for IPv4 and /32 for IPv6 by default, as go-libp2p does) and admits at most
- * `maxPerGroup` peers of one group into the table. Private, loopback and link-local addresses are exempt unless
- * `includePrivate` is set: a swarm of robots on one LAN shares one subnet, and filtering it would cripple the swarm.
+ * fill an honest peer's table so that its lookups go through them. The filter groups peers by network prefix (/16
+ * for IPv4 and /32 for IPv6 by default, as go-libp2p does) and admits at most `maxPerGroup` peers of one group into
+ * the table. Private, loopback and link-local addresses are exempt unless `includePrivate` is set: a swarm of robots
+ * on one LAN shares one subnet, and filtering it would cripple the swarm.
+ *
+ * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
+ * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it
+ * announces are whatever it writes. Only a peer this one has no connection to (named in another peer's answer) is
+ * grouped by the addresses it announces; when a connection to a peer the table holds opens later, the peer is
+ * grouped again by it, and removed from the table if that group is full.
  *
  * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
  * other reads of kad-dht internals.
  */
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PeerId, PeerStore } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPrivateIp } from '@libp2p/utils'
 import { kadRoutingTable } from './routing-table-view.ts'
@@ -47,6 +53,12 @@ export function ipGroup(address: Multiaddr, options: IpDiversityOptions): string
   return bits == null ? null : `ip6/${prefixOf(bits, 128, options.ipv6Prefix)}/${options.ipv6Prefix}`
 }
 
+/** Whether an address goes through a relay (its IP is the relay's, not the peer's). */
+const relayed = (address: Multiaddr): boolean => address.getComponents().some((c) => c.name === 'p2p-circuit')
+
+/** What the filter reads of the libp2p node: the addresses peers announce, and the connections open to them. */
+export type PeerAddressSource = Pick<Libp2p, 'peerStore' | 'getConnections' | 'addEventListener'>
+
 const prefixOf = (bits: bigint, width: number, prefix: number): string =>
   (bits >> BigInt(width - prefix)).toString(16)
 
@@ -64,15 +76,17 @@ export class IpDiversityFilter {
   /** Peers held (or being added) per group. */
   private readonly members = new Map<string, Set<string>>()
   private readonly groupOf = new Map<string, string>()
-  /** Peers turned away so far. */
+  private readonly table: ReturnType<typeof kadRoutingTable>
+  /** Peers turned away so far (at the door, or removed when a connection put them in a full group). */
   refused = 0
 
   constructor(
     dht: KadDHT,
-    private readonly peerStore: PeerStore,
+    private readonly node: PeerAddressSource,
     private readonly options: IpDiversityOptions
   ) {
     const table = kadRoutingTable(dht)
+    this.table = table
     const add = table.add.bind(table)
     table.add = async (peerId, addOptions) => {
       const group = await this.admit(peerId)
@@ -88,6 +102,7 @@ export class IpDiversityFilter {
       }
     }
     table.addEventListener('peer:remove', (event) => this.release(event.detail.toString()))
+    node.addEventListener('connection:open', (event) => void this.regroup(event.detail))
   }
 
   /**
@@ -99,9 +114,7 @@ export class IpDiversityFilter {
    */
   async admitted(peers: PeerId[]): Promise<PeerId[]> {
     const groups = await Promise.all(
-      peers.map(async (peerId) =>
-        this.groupOf.has(peerId.toString()) ? null : this.groupOfAddresses(peerId)
-      )
+      peers.map(async (peerId) => (this.groupOf.has(peerId.toString()) ? null : this.groupOfPeer(peerId)))
     )
     const newcomers = new Map<string, number>()
     return peers.filter((_, i) => {
@@ -119,9 +132,27 @@ export class IpDiversityFilter {
     return this.options.maxPerGroup - (this.members.get(group)?.size ?? 0)
   }
 
+  /**
+   * A peer's group (null: exempt): its open connection's when there is one (the first whose address is grouped),
+   * otherwise the first grouped address it announces.
+   */
+  private async groupOfPeer(peerId: PeerId): Promise<string | null> {
+    const connected = this.connectionGroup(peerId)
+    return connected !== undefined ? connected : this.announcedGroup(peerId)
+  }
+
+  /** The group of a direct connection open to the peer; null when each is exempt, undefined when there is none. */
+  private connectionGroup(peerId: PeerId): string | null | undefined {
+    const direct = this.node
+      .getConnections(peerId)
+      .filter((c) => c.status === 'open' && !relayed(c.remoteAddr))
+    if (direct.length === 0) return undefined
+    return direct.map((c) => ipGroup(c.remoteAddr, this.options)).find((g) => g != null) ?? null
+  }
+
   /** The group of the address a peer announces; null when it announces no filtered address (only private ones, say). */
-  private async groupOfAddresses(peerId: PeerId): Promise<string | null> {
-    const peer = await this.peerStore.get(peerId).catch(() => null)
+  private async announcedGroup(peerId: PeerId): Promise<string | null> {
+    const peer = await this.node.peerStore.get(peerId).catch(() => null)
     const groups = (peer?.addresses ?? []).map((a) => ipGroup(a.multiaddr, this.options))
     return groups.find((g) => g != null) ?? null
   }
@@ -131,14 +162,43 @@ export class IpDiversityFilter {
     const id = peerId.toString()
     const known = this.groupOf.get(id)
     if (known != null) return known
-    const group = await this.groupOfAddresses(peerId)
+    const group = await this.groupOfPeer(peerId)
     if (group == null) return null
     if (this.room(group) <= 0) return false
+    this.take(group, id)
+    return group
+  }
+
+  /**
+   * A connection opened: a peer the table holds under another group (the addresses it announced, or an earlier
+   * connection's) moves to the connection's group, or leaves the table when that group is full. Without this, a
+   * Sybil let in by announcing a distant address would stay in, and be asked, over the connection it opens from
+   * its own range. An exempt connection (a private address) changes nothing.
+   */
+  private async regroup(connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer
+    const id = peerId.toString()
+    const group = this.connectionGroup(peerId)
+    const known = this.groupOf.get(id)
+    if (group == null || group === known) return
+    if (known == null && (await this.table.find(peerId).catch(() => undefined)) == null) return
+    // Re-read after the await: an add of this peer may have placed it meanwhile.
+    const now = this.groupOf.get(id)
+    if (now === group) return
+    this.release(id)
+    if (this.room(group) > 0) {
+      this.take(group, id)
+      return
+    }
+    this.refused++
+    await this.table.remove(peerId).catch(() => {})
+  }
+
+  private take(group: string, id: string): void {
     const members = this.members.get(group) ?? new Set<string>()
     members.add(id)
     this.members.set(group, members)
     this.groupOf.set(id, group)
-    return group
   }
 
   private release(id: string): void {

@@ -39,6 +39,7 @@ interface KadRoutingTable {
   /** Adds a peer (after pinging it when it is new); the one door into the table. */
   add(peerId: PeerId, options?: { signal?: AbortSignal }): Promise<void>
   find(peerId: PeerId): Promise<PeerId | undefined>
+  remove(peerId: PeerId): Promise<void>
   addEventListener(type: 'peer:add' | 'peer:remove', listener: (event: CustomEvent<PeerId>) => void): void
 }
 
@@ -52,6 +53,7 @@ export function kadRoutingTable(dht: KadDHT): KadRoutingTable {
     typeof table.closestPeers !== 'function' ||
     typeof table.add !== 'function' ||
     typeof table.find !== 'function' ||
+    typeof table.remove !== 'function' ||
     typeof table.addEventListener !== 'function'
   ) {
     throw new Error(

@@ -166,7 +166,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     useFastClosestPeers(node.services.dht)
     this.diversity =
       settings.ipDiversity != null
-        ? new IpDiversityFilter(node.services.dht, node.peerStore, settings.ipDiversity)
+        ? new IpDiversityFilter(node.services.dht, node, settings.ipDiversity)
         : null
     this.lookups = new OneRoundLookups(
       node.services.dht,

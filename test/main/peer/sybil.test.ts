@@ -1,56 +1,114 @@
 /**
- * Sybil pressure: 24 identities from one address range (127.1.0.1, many ports) connect to an honest peer, next to
- * three honest peers from other ranges. With the IP-diversity filter (grouping by /24, so loopback ranges count as
- * different networks here) at most 3 of the Sybils get into its routing table and every honest peer does; without
- * it, the Sybils fill the table. Both counts are printed: they are the measurement the swarm lab reports.
+ * Sybil pressure: 24 identities from one address range connect to an honest peer, next to three honest peers from
+ * other ranges. Every peer's TCP connections come from an address of its own range (a socket bound to one of
+ * loopback's 127/8 addresses), as they would from its own network. The Sybils also lie: each announces an address
+ * of a range of its own, where nothing listens. With the IP-diversity filter (grouping by /24, so loopback ranges
+ * count as different networks here), which groups a connected peer by its connection's address, at most 3 of the
+ * Sybils get into its routing table and every honest peer does; grouped by the addresses they announce, all 24 did;
+ * without the filter, the Sybils fill the table. The counts are printed: they are the measurement README reports.
  */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { kadDHT } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import type { TcpNetConnectOpts } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PeerId } from '@libp2p/interface'
+import { DEFAULT_DHT_PROTOCOL } from '../../../src/shared/swarm-defaults.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
 const SYBILS = 24
 const FILTER = { maxPerGroup: 3, ipv4Prefix: 24, ipv6Prefix: 48, includePrivate: true }
+/** The Sybils' one range: where they listen and where their connections come from. */
+const SYBIL_IP = '127.1.0.1'
 
 const tableOf = (peer: SwarmPeer): Set<string> =>
   new Set([...kadRoutingTable(peer.node.services.dht).kb.toIterable()].map((p) => p.peerId.toString()))
 
+/**
+ * A stock kad-dht peer of the swarm's protocol that listens on `ip`, dials from `ip` and announces `announce` (its
+ * real address when absent).
+ */
+async function kadPeer(ip: string, announce?: string): Promise<Libp2p> {
+  const dialOpts: TCPSocketOptions & Pick<TcpNetConnectOpts, 'localAddress'> = { localAddress: ip }
+  return createLibp2p({
+    addresses: { listen: [`/ip4/${ip}/tcp/0`], ...(announce != null ? { announce: [announce] } : {}) },
+    transports: [tcp({ dialOpts })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({ protocol: DEFAULT_DHT_PROTOCOL, clientMode: false, initialQuerySelfInterval: 3_600_000 })
+    }
+  })
+}
+
 describe('Sybil pressure on the routing table', () => {
-  const all: SwarmPeer[] = []
+  const swarmPeers: SwarmPeer[] = []
+  const kadPeers: Libp2p[] = []
   let filtered: SwarmPeer
   let open: SwarmPeer
-  let honest: SwarmPeer[]
-  let sybils: SwarmPeer[]
+  let honest: Libp2p[]
+  let sybils: Libp2p[]
+  const ids = (peers: Libp2p[]): string[] => peers.map((p) => p.peerId.toString())
 
   beforeAll(async () => {
     filtered = await spawnPeer({ listen: ['/ip4/127.0.0.1/tcp/0'], ipDiversity: FILTER })
     open = await spawnPeer({ listen: ['/ip4/127.0.0.2/tcp/0'], ipDiversity: null })
-    all.push(filtered, open)
-    honest = await Promise.all([3, 4, 5].map((i) => spawnPeer({ listen: [`/ip4/127.0.${i}.1/tcp/0`] })))
+    swarmPeers.push(filtered, open)
+    honest = await Promise.all([3, 4, 5].map((i) => kadPeer(`127.0.${i}.1`)))
     sybils = await Promise.all(
-      Array.from({ length: SYBILS }, () => spawnPeer({ listen: ['/ip4/127.1.0.1/tcp/0'] }))
+      Array.from({ length: SYBILS }, (_, i) => kadPeer(SYBIL_IP, `/ip4/127.2.${i}.1/tcp/9`))
     )
-    all.push(...honest, ...sybils)
+    kadPeers.push(...honest, ...sybils)
     for (const peer of [...honest, ...sybils]) {
-      for (const target of [filtered, open])
-        await peer.dial({ multiaddr: target.node.getMultiaddrs()[0]!.toString() }, {})
+      for (const target of [filtered, open]) await peer.dial(target.node.getMultiaddrs()[0]!)
     }
   }, 120_000)
 
   afterAll(async () => {
-    await teardown(all)
+    await Promise.all(kadPeers.map((p) => p.stop()))
+    await teardown(swarmPeers)
   })
 
-  it('admits at most maxPerGroup Sybils with the filter, and many without it', async () => {
-    const honestIds = honest.map((p) => p.peerId.toString())
-    const sybilIds = new Set(sybils.map((p) => p.peerId.toString()))
+  it('admits at most maxPerGroup Sybils with the filter, whatever they announce, and many without it', async () => {
+    const honestIds = ids(honest)
+    const sybilIds = new Set(ids(sybils))
+    const sybilsIn = (peer: SwarmPeer): number => [...tableOf(peer)].filter((id) => sybilIds.has(id)).length
     await waitFor(
       () => honestIds.every((id) => tableOf(filtered).has(id) && tableOf(open).has(id)),
       'both peers to hold every honest peer'
     )
-    await waitFor(() => [...tableOf(open)].filter((id) => sybilIds.has(id)).length >= SYBILS / 2, 'Sybils in')
-    const inFiltered = [...tableOf(filtered)].filter((id) => sybilIds.has(id)).length
-    const inOpen = [...tableOf(open)].filter((id) => sybilIds.has(id)).length
+    // The filtered peer knows where each Sybil claims to be (identify brought it), and it is not where they connect
+    // from: the filter was offered the lie.
+    const hostOf = (address: { getComponents(): Array<{ value?: string }> }): string | undefined =>
+      address.getComponents()[0]?.value
+    const announced = async (sybil: Libp2p): Promise<Array<string | undefined>> =>
+      (await filtered.node.peerStore.get(sybil.peerId)).addresses.map((a) => hostOf(a.multiaddr))
+    await waitFor(
+      async () => (await Promise.all(sybils.map(announced))).every((hosts) => hosts.length > 0),
+      'the filtered peer to hear (identify) where every Sybil claims to be'
+    )
+    for (const [i, sybil] of sybils.entries()) {
+      expect(await announced(sybil)).toEqual([`127.2.${i}.1`])
+      const from = filtered.node.getConnections(sybil.peerId).map((c) => hostOf(c.remoteAddr))
+      expect(from).toContain(SYBIL_IP)
+    }
+    await waitFor(() => sybilsIn(open) >= SYBILS / 2, 'Sybils in the unfiltered table')
+    // Counted once the filter has let in or turned away at least half of them.
+    await waitFor(
+      () => sybilsIn(filtered) + filtered.diversity!.refused >= SYBILS / 2,
+      'the filter to decide'
+    )
+    const inFiltered = sybilsIn(filtered)
+    const inOpen = sybilsIn(open)
     console.info(
       `Sybil identities in the routing table: ${inFiltered} of ${SYBILS} with the filter, ${inOpen} without`
     )
@@ -60,34 +118,58 @@ describe('Sybil pressure on the routing table', () => {
 
   it('tells, taking no place, which peers of a list it would admit together (what a republish writes to)', async () => {
     const filter = filtered.diversity!
-    // The filter groups peers by the addresses they announce, which identify brings.
-    const announced = async (peer: SwarmPeer): Promise<boolean> =>
-      ((await filtered.node.peerStore.get(peer.peerId).catch(() => null))?.addresses.length ?? 0) > 0
-    await waitFor(
-      async () => (await Promise.all(sybils.map(announced))).every(Boolean),
-      'the filtered peer to know the address every Sybil announces'
-    )
-    const ids = (peers: SwarmPeer[]): string[] => peers.map((p) => p.peerId.toString())
-    const admitted = async (by: SwarmPeer, peers: SwarmPeer[]): Promise<string[]> =>
-      (await by.diversity!.admitted(peers.map((p) => p.peerId))).map(String)
+    const admitted = async (by: SwarmPeer, peers: PeerId[]): Promise<string[]> =>
+      (await by.diversity!.admitted(peers)).map(String)
     const table = tableOf(filtered)
     const held = sybils.filter((p) => table.has(p.peerId.toString()))
     const kept = sybils.filter((p) => !table.has(p.peerId.toString()))
     expect(held.length, "the Sybils' group fills the filtered table to maxPerGroup").toBe(FILTER.maxPerGroup)
     // A full group: the peers held pass, newcomers of that group do not, peers of other groups do.
-    expect(await admitted(filtered, [...kept, ...held, ...honest])).toEqual(ids([...held, ...honest]))
-    expect(await admitted(filtered, kept)).toEqual([])
+    const peerIds = (peers: Libp2p[]): PeerId[] => peers.map((p) => p.peerId)
+    expect(await admitted(filtered, peerIds([...kept, ...held, ...honest]))).toEqual(
+      ids([...held, ...honest])
+    )
+    expect(await admitted(filtered, peerIds(kept))).toEqual([])
     expect(ids(sybils.filter((p) => tableOf(filtered).has(p.peerId.toString())))).toEqual(ids(held))
     expect(filter.refused).toBeGreaterThan(0)
 
-    // A group with room (a peer that holds nobody and learns the Sybils' addresses): as many newcomers as it has
-    // room for, nearest (first) first, and asking takes no place, so asking again in another order gives others.
+    // A peer connected to none of them groups them by the addresses it was told (here, their real ones, one range).
+    // A group with room: as many newcomers as it has room for, nearest (first) first, and asking takes no place, so
+    // asking again in another order gives others.
     const empty = await spawnPeer({ listen: ['/ip4/127.0.6.1/tcp/0'], ipDiversity: FILTER })
-    all.push(empty)
-    for (const sybil of sybils)
-      await empty.node.peerStore.merge(sybil.peerId, { multiaddrs: sybil.node.getMultiaddrs() })
-    expect(await admitted(empty, sybils)).toEqual(ids(sybils.slice(0, FILTER.maxPerGroup)))
+    swarmPeers.push(empty)
+    for (const [i, sybil] of sybils.entries())
+      await empty.node.peerStore.merge(sybil.peerId, {
+        multiaddrs: [multiaddr(`/ip4/${SYBIL_IP}/tcp/${1000 + i}`)]
+      })
+    expect(await admitted(empty, peerIds(sybils))).toEqual(ids(sybils.slice(0, FILTER.maxPerGroup)))
     const reversed = [...sybils].reverse()
-    expect(await admitted(empty, reversed)).toEqual(ids(reversed.slice(0, FILTER.maxPerGroup)))
+    expect(await admitted(empty, peerIds(reversed))).toEqual(ids(reversed.slice(0, FILTER.maxPerGroup)))
+  }, 60_000)
+
+  it('groups a peer again when it connects, and removes it when that group is full', async () => {
+    // Three Sybils that announce distant ranges get into a fresh filtered peer's table before connecting (as peers
+    // named in another peer's answer do); once each connects from the Sybils' range, which the first three of
+    // the group fill, the rest leave the table.
+    const fresh = await spawnPeer({ listen: ['/ip4/127.0.7.1/tcp/0'], ipDiversity: FILTER })
+    swarmPeers.push(fresh)
+    const table = kadRoutingTable(fresh.node.services.dht)
+    const late = sybils.slice(0, FILTER.maxPerGroup + 3)
+    // Contacts are let in once the crawler vouches for them (another peer's answer named them); here, at once.
+    table.kb.verify = async () => true
+    for (const sybil of late) {
+      await fresh.node.peerStore.merge(sybil.peerId, { multiaddrs: sybil.getMultiaddrs() })
+      await table.add(sybil.peerId)
+    }
+    expect(
+      late.every((p) => tableOf(fresh).has(p.peerId.toString())),
+      'let in by what they announce'
+    ).toBe(true)
+    for (const sybil of late) await sybil.dial(fresh.node.getMultiaddrs()[0]!)
+    await waitFor(
+      () => late.filter((p) => tableOf(fresh).has(p.peerId.toString())).length === FILTER.maxPerGroup,
+      'the Sybils past the group limit to leave the table'
+    )
+    expect(fresh.diversity!.refused).toBeGreaterThanOrEqual(late.length - FILTER.maxPerGroup)
   }, 60_000)
 })
