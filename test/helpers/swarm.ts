@@ -12,15 +12,21 @@ export async function tempDir(prefix = 'swarm-inspector-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
 }
 
+/** Each spawned peer's data directory, so that teardown can remove it even after the peer was stopped. */
+const dataDirs = new WeakMap<SwarmPeer, string>()
+
 export async function spawnPeer(init: Partial<SwarmPeerInit> = {}): Promise<SwarmPeer> {
-  return SwarmPeer.start({
-    dataDir: init.dataDir ?? (await tempDir()),
+  const dataDir = init.dataDir ?? (await tempDir())
+  const peer = await SwarmPeer.start({
     passphrase: PASSPHRASE,
     listen: ['/ip4/127.0.0.1/tcp/0'],
     mdns: false,
     quic: false,
-    ...init
+    ...init,
+    dataDir
   })
+  dataDirs.set(peer, dataDir)
+  return peer
 }
 
 export async function spawnSwarm(n: number, init: Partial<SwarmPeerInit> = {}): Promise<SwarmPeer[]> {
@@ -46,10 +52,11 @@ export async function spawnSwarm(n: number, init: Partial<SwarmPeerInit> = {}): 
   return peers
 }
 
+/** Stops the peers (those a test stopped already too: stopping is idempotent) and removes their data directories. */
 export async function teardown(peers: SwarmPeer[]): Promise<void> {
   await Promise.all(
     peers.map(async (p) => {
-      const dir = (await p.nodeInfo({}, {})).dataDir
+      const dir = dataDirs.get(p) ?? (await p.nodeInfo({}, {})).dataDir
       await p.stop()
       await rm(dir, { recursive: true, force: true })
     })

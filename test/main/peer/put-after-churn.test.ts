@@ -23,7 +23,7 @@ beforeAll(async () => {
   peers = await spawnSwarm(N, { kBucketSize: K })
   await waitFor(() => peers.every((p) => p.oneRoundReady), 'every crawler to run once', 30_000)
 }, 60_000)
-afterAll(async () => teardown(peers.filter((p) => !stopped.has(p))))
+afterAll(async () => teardown(peers))
 
 test('a put whose k closest peers have died writes to the next closest instead', async () => {
   const putter = peers[0]!

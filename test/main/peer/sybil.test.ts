@@ -9,8 +9,10 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { kadDHT } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -143,6 +145,12 @@ describe('Sybil pressure on the routing table', () => {
         multiaddrs: [multiaddr(`/ip4/${SYBIL_IP}/tcp/${1000 + i}`)]
       })
     expect(await admitted(empty, peerIds(sybils))).toEqual(ids(sybils.slice(0, FILTER.maxPerGroup)))
+    // A peer with no address it knows of, and no connection, is exempt: it passes wherever it is in the list.
+    const nowhere = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    expect(await admitted(empty, [...peerIds(sybils), nowhere])).toEqual([
+      ...ids(sybils.slice(0, FILTER.maxPerGroup)),
+      nowhere.toString()
+    ])
     const reversed = [...sybils].reverse()
     expect(await admitted(empty, peerIds(reversed))).toEqual(ids(reversed.slice(0, FILTER.maxPerGroup)))
   }, 60_000)
