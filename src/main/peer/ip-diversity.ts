@@ -10,14 +10,14 @@
  * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
  * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it
  * announces are whatever it writes. Only a peer this one has no connection to (named in another peer's answer) is
- * grouped by the addresses it announces; when a connection to a peer the table holds opens later, the peer is
- * grouped again by it, and removed from the table if that group is full.
+ * grouped by the addresses it announces; when a connection to it opens later (or during its add, which may dial it),
+ * the peer is grouped again by it, and removed from the table if that group is full.
  *
  * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
  * other reads of kad-dht internals.
  */
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPrivateIp } from '@libp2p/utils'
 import { kadRoutingTable } from './routing-table-view.ts'
@@ -76,6 +76,11 @@ export class IpDiversityFilter {
   /** Peers held (or being added) per group. */
   private readonly members = new Map<string, Set<string>>()
   private readonly groupOf = new Map<string, string>()
+  /**
+   * Adds under way, per peer: an add may open a connection (a contact that is neither connected nor vouched for is
+   * dialled before it goes into its bucket), so the peer's group is settled when the add ends, not while it runs.
+   */
+  private readonly adding = new Map<string, number>()
   private readonly table: ReturnType<typeof kadRoutingTable>
   /** Peers turned away so far (at the door, or removed when a connection put them in a full group). */
   refused = 0
@@ -89,20 +94,31 @@ export class IpDiversityFilter {
     this.table = table
     const add = table.add.bind(table)
     table.add = async (peerId, addOptions) => {
-      const group = await this.admit(peerId)
-      if (group === false) {
-        this.refused++
-        return
-      }
+      const id = peerId.toString()
+      this.adding.set(id, (this.adding.get(id) ?? 0) + 1)
       try {
+        const group = await this.admit(peerId)
+        if (group === false) {
+          this.refused++
+          return
+        }
         await add(peerId, addOptions)
       } finally {
-        // Not in the table after all (it did not answer the ping, or its bucket was full): free its place.
-        if (group != null && (await table.find(peerId)) == null) this.release(peerId.toString())
+        const left = (this.adding.get(id) ?? 1) - 1
+        if (left > 0) this.adding.set(id, left)
+        else this.adding.delete(id)
+        // Not in the table after all (it did not answer, or its bucket was full): its place is freed; in it, and
+        // connected from another group than the one it was let in by: moved, or out.
+        await this.reconcile(peerId).catch(() => {})
       }
     }
-    table.addEventListener('peer:remove', (event) => this.release(event.detail.toString()))
-    node.addEventListener('connection:open', (event) => void this.regroup(event.detail))
+    const settle = (peerId: PeerId): void => void this.reconcile(peerId).catch(() => {})
+    // kad-dht announces a removal after an await, in which the peer may have come back: checked, not assumed.
+    table.addEventListener('peer:remove', (event) => settle(event.detail))
+    // A connection from an exempt address (or none grouped) changes no group.
+    node.addEventListener('connection:open', (event) => {
+      if (this.connectionGroup(event.detail.remotePeer) != null) settle(event.detail.remotePeer)
+    })
   }
 
   /**
@@ -163,6 +179,9 @@ export class IpDiversityFilter {
     const known = this.groupOf.get(id)
     if (known != null) return known
     const group = await this.groupOfPeer(peerId)
+    // Another add of the same peer may have placed it meanwhile.
+    const placed = this.groupOf.get(id)
+    if (placed != null) return placed
     if (group == null) return null
     if (this.room(group) <= 0) return false
     this.take(group, id)
@@ -170,21 +189,24 @@ export class IpDiversityFilter {
   }
 
   /**
-   * A connection opened: a peer the table holds under another group (the addresses it announced, or an earlier
-   * connection's) moves to the connection's group, or leaves the table when that group is full. Without this, a
-   * Sybil let in by announcing a distant address would stay in, and be asked, over the connection it opens from
-   * its own range. An exempt connection (a private address) changes nothing.
+   * Brings a peer's place in line with the table and its connections, once no add of it is under way (that add's end
+   * does it): a peer the table does not hold has none; a peer it holds under another group than its connection's
+   * (the addresses it announced, or an earlier connection's) moves to the connection's group, or leaves the table
+   * when that group is full. Without this, a Sybil let in by announcing a distant address would stay in, and be
+   * asked, over the connection it opens from its own range. An exempt connection (a private address) changes
+   * nothing.
    */
-  private async regroup(connection: Connection): Promise<void> {
-    const peerId = connection.remotePeer
+  private async reconcile(peerId: PeerId): Promise<void> {
     const id = peerId.toString()
+    if (this.adding.has(id)) return
+    const held = (await this.table.find(peerId).catch(() => undefined)) != null
+    if (this.adding.has(id)) return
+    if (!held) {
+      this.release(id)
+      return
+    }
     const group = this.connectionGroup(peerId)
-    const known = this.groupOf.get(id)
-    if (group == null || group === known) return
-    if (known == null && (await this.table.find(peerId).catch(() => undefined)) == null) return
-    // Re-read after the await: an add of this peer may have placed it meanwhile.
-    const now = this.groupOf.get(id)
-    if (now === group) return
+    if (group == null || group === this.groupOf.get(id)) return
     this.release(id)
     if (this.room(group) > 0) {
       this.take(group, id)
@@ -195,6 +217,7 @@ export class IpDiversityFilter {
   }
 
   private take(group: string, id: string): void {
+    this.release(id)
     const members = this.members.get(group) ?? new Set<string>()
     members.add(id)
     this.members.set(group, members)

@@ -1,11 +1,12 @@
 /**
  * Sybil pressure: 24 identities from one address range connect to an honest peer, next to three honest peers from
- * other ranges. Every peer's TCP connections come from an address of its own range (a socket bound to one of
- * loopback's 127/8 addresses), as they would from its own network. The Sybils also lie: each announces an address
- * of a range of its own, where nothing listens. With the IP-diversity filter (grouping by /24, so loopback ranges
- * count as different networks here), which groups a connected peer by its connection's address, at most 3 of the
- * Sybils get into its routing table and every honest peer does; grouped by the addresses they announce, all 24 did;
- * without the filter, the Sybils fill the table. The counts are printed: they are the measurement README reports.
+ * other ranges. The Sybils and the honest peers (stock kad-dht peers) open their TCP connections from an address of
+ * their own range (a socket bound to one of loopback's 127/8 addresses), as they would from their own networks. The
+ * Sybils also lie: each announces an address of a range of its own, where nothing listens. With the IP-diversity
+ * filter (grouping by /24, so loopback ranges count as different networks here), which groups a connected peer by
+ * its connection's address, at most 3 of the Sybils get into its routing table and every honest peer does; grouped
+ * by the addresses they announce, all 24 did; without the filter, the Sybils fill the table. The counts are printed:
+ * they are the measurement README reports.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -15,7 +16,7 @@ import { kadDHT } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import type { TcpNetConnectOpts } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -34,13 +35,23 @@ const tableOf = (peer: SwarmPeer): Set<string> =>
   new Set([...kadRoutingTable(peer.node.services.dht).kb.toIterable()].map((p) => p.peerId.toString()))
 
 /**
- * A stock kad-dht peer of the swarm's protocol that listens on `ip`, dials from `ip` and announces `announce` (its
- * real address when absent).
+ * A stock kad-dht peer of the swarm's protocol that listens on `ip` and dials from `ip`. A liar announces `lie` (an
+ * address where nothing listens) instead of its real address, or before it (`alsoTheTruth`).
  */
-async function kadPeer(ip: string, announce?: string): Promise<Libp2p> {
+async function kadPeer(ip: string, lie?: { announce: string; alsoTheTruth?: boolean }): Promise<Libp2p> {
   const dialOpts: TCPSocketOptions & Pick<TcpNetConnectOpts, 'localAddress'> = { localAddress: ip }
   return createLibp2p({
-    addresses: { listen: [`/ip4/${ip}/tcp/0`], ...(announce != null ? { announce: [announce] } : {}) },
+    addresses: {
+      listen: [`/ip4/${ip}/tcp/0`],
+      ...(lie != null
+        ? {
+            announceFilter: (real: Multiaddr[]) => [
+              multiaddr(lie.announce),
+              ...(lie.alsoTheTruth === true ? real : [])
+            ]
+          }
+        : {})
+    },
     transports: [tcp({ dialOpts })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -67,7 +78,7 @@ describe('Sybil pressure on the routing table', () => {
     swarmPeers.push(filtered, open)
     honest = await Promise.all([3, 4, 5].map((i) => kadPeer(`127.0.${i}.1`)))
     sybils = await Promise.all(
-      Array.from({ length: SYBILS }, (_, i) => kadPeer(SYBIL_IP, `/ip4/127.2.${i}.1/tcp/9`))
+      Array.from({ length: SYBILS }, (_, i) => kadPeer(SYBIL_IP, { announce: `/ip4/127.2.${i}.1/tcp/9` }))
     )
     kadPeers.push(...honest, ...sybils)
     for (const peer of [...honest, ...sybils]) {
@@ -164,6 +175,7 @@ describe('Sybil pressure on the routing table', () => {
     const table = kadRoutingTable(fresh.node.services.dht)
     const late = sybils.slice(0, FILTER.maxPerGroup + 3)
     // Contacts are let in once the crawler vouches for them (another peer's answer named them); here, at once.
+    const verify = table.kb.verify.bind(table.kb)
     table.kb.verify = async () => true
     for (const sybil of late) {
       await fresh.node.peerStore.merge(sybil.peerId, { multiaddrs: sybil.getMultiaddrs() })
@@ -179,5 +191,25 @@ describe('Sybil pressure on the routing table', () => {
       'the Sybils past the group limit to leave the table'
     )
     expect(fresh.diversity!.refused).toBeGreaterThanOrEqual(late.length - FILTER.maxPerGroup)
+
+    // A contact neither connected nor vouched for is dialled before it goes into its bucket, and the connection opens
+    // while the add is under way: one that announces a distant range first (let in by it) and its real address
+    // after (where the dial reaches it, in the Sybils' full group) ends up out of the table, and holds no place in
+    // the distant range either.
+    table.kb.verify = verify
+    const liar = await kadPeer(SYBIL_IP, { announce: '/ip4/127.0.200.1/tcp/9', alsoTheTruth: true })
+    kadPeers.push(liar)
+    await fresh.node.peerStore.merge(liar.peerId, { multiaddrs: liar.getMultiaddrs() })
+    await table.add(liar.peerId)
+    expect(fresh.node.getConnections(liar.peerId).length, 'the add dialled it').toBeGreaterThan(0)
+    await waitFor(async () => (await table.find(liar.peerId)) == null, 'the liar to be out of the table')
+    const distant = await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        await fresh.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/127.0.200.${i}/tcp/9`)] })
+        return peerId
+      })
+    )
+    expect(await fresh.diversity!.admitted(distant), 'the distant range has all its room').toEqual(distant)
   }, 60_000)
 })
