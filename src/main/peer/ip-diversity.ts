@@ -11,7 +11,8 @@
  * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it
  * announces are whatever it writes. Only a peer this one has no connection to (named in another peer's answer) is
  * grouped by the addresses it announces; when a connection to it opens later (or during its add, which may dial it),
- * the peer is grouped again by it, and removed from the table if that group is full.
+ * the peer is grouped again by it (exempt, if it comes from a private address), and removed from the table if that
+ * group is full.
  *
  * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
  * other reads of kad-dht internals.
@@ -82,7 +83,10 @@ export class IpDiversityFilter {
    */
   private readonly adding = new Map<string, number>()
   private readonly table: ReturnType<typeof kadRoutingTable>
-  /** Peers turned away so far (at the door, or removed when a connection put them in a full group). */
+  /**
+   * Times a peer was turned away (at the door, or out of the table when a connection put it in a full group); one
+   * peer that keeps trying counts each time.
+   */
   refused = 0
 
   constructor(
@@ -112,13 +116,15 @@ export class IpDiversityFilter {
         await this.reconcile(peerId).catch(() => {})
       }
     }
+    // The contact check (contact-check.ts, which this wraps: built after it) may dial a new contact, and the
+    // connection it opens decides the group before the contact goes into its bucket.
+    const verify = table.kb.verify.bind(table.kb)
+    table.kb.verify = async (contact, verifyOptions) =>
+      (await verify(contact, verifyOptions)) && this.mayStay(contact.peerId)
     const settle = (peerId: PeerId): void => void this.reconcile(peerId).catch(() => {})
     // kad-dht announces a removal after an await, in which the peer may have come back: checked, not assumed.
     table.addEventListener('peer:remove', (event) => settle(event.detail))
-    // A connection from an exempt address (or none grouped) changes no group.
-    node.addEventListener('connection:open', (event) => {
-      if (this.connectionGroup(event.detail.remotePeer) != null) settle(event.detail.remotePeer)
-    })
+    node.addEventListener('connection:open', (event) => settle(event.detail.remotePeer))
   }
 
   /**
@@ -190,30 +196,36 @@ export class IpDiversityFilter {
 
   /**
    * Brings a peer's place in line with the table and its connections, once no add of it is under way (that add's end
-   * does it): a peer the table does not hold has none; a peer it holds under another group than its connection's
-   * (the addresses it announced, or an earlier connection's) moves to the connection's group, or leaves the table
-   * when that group is full. Without this, a Sybil let in by announcing a distant address would stay in, and be
-   * asked, over the connection it opens from its own range. An exempt connection (a private address) changes
-   * nothing.
+   * does it): a peer the table does not hold has none; one it holds stays only as far as `mayStay` allows. Without
+   * this, a Sybil let in by announcing a distant address would stay in, and be asked, over the connection it opens
+   * from its own range.
    */
   private async reconcile(peerId: PeerId): Promise<void> {
     const id = peerId.toString()
     if (this.adding.has(id)) return
     const held = (await this.table.find(peerId).catch(() => undefined)) != null
     if (this.adding.has(id)) return
-    if (!held) {
-      this.release(id)
-      return
-    }
+    if (!held) this.release(id)
+    else if (!this.mayStay(peerId)) await this.table.remove(peerId).catch(() => {})
+  }
+
+  /**
+   * Whether a peer placed by what it announced (or by an earlier connection) may stay now that it is connected: it
+   * moves to its connection's group, or out of any group when that connection is exempt (a private address, as if
+   * it had connected first); false, and no place, when that group is full. Unchanged when it has no connection.
+   */
+  private mayStay(peerId: PeerId): boolean {
+    const id = peerId.toString()
     const group = this.connectionGroup(peerId)
-    if (group == null || group === this.groupOf.get(id)) return
+    if (group === undefined || group === this.groupOf.get(id)) return true
     this.release(id)
+    if (group === null) return true
     if (this.room(group) > 0) {
       this.take(group, id)
-      return
+      return true
     }
     this.refused++
-    await this.table.remove(peerId).catch(() => {})
+    return false
   }
 
   private take(group: string, id: string): void {

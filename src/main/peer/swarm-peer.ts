@@ -164,6 +164,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       (peerId) => connected(peerId) || this.crawler.vouches(peerId)
     )
     useFastClosestPeers(node.services.dht)
+    // After the contact check: the filter wraps it (a check that dials a contact learns where it really is).
     this.diversity =
       settings.ipDiversity != null
         ? new IpDiversityFilter(node.services.dht, node, settings.ipDiversity)

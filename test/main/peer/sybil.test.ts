@@ -200,9 +200,12 @@ describe('Sybil pressure on the routing table', () => {
     const liar = await kadPeer(SYBIL_IP, { announce: '/ip4/127.0.200.1/tcp/9', alsoTheTruth: true })
     kadPeers.push(liar)
     await fresh.node.peerStore.merge(liar.peerId, { multiaddrs: liar.getMultiaddrs() })
+    let entered = false
+    table.addEventListener('peer:add', (event) => (entered ||= event.detail.equals(liar.peerId)))
     await table.add(liar.peerId)
     expect(fresh.node.getConnections(liar.peerId).length, 'the add dialled it').toBeGreaterThan(0)
     await waitFor(async () => (await table.find(liar.peerId)) == null, 'the liar to be out of the table')
+    expect(entered, 'kept out at the door, not let in and removed').toBe(false)
     const distant = await Promise.all(
       [1, 2, 3].map(async (i) => {
         const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -211,5 +214,35 @@ describe('Sybil pressure on the routing table', () => {
       })
     )
     expect(await fresh.diversity!.admitted(distant), 'the distant range has all its room').toEqual(distant)
+  }, 60_000)
+
+  it('frees the place a peer took by what it announced once it connects from an exempt (private) address', async () => {
+    // Private addresses exempt, as by default: a peer let in under the public range it announced, which then
+    // connects over the LAN (loopback here), holds no place in that range, as if it had connected first.
+    const lan = await spawnPeer({ listen: ['/ip4/127.0.9.1/tcp/0'] })
+    swarmPeers.push(lan)
+    const table = kadRoutingTable(lan.node.services.dht)
+    const verify = table.kb.verify.bind(table.kb)
+    table.kb.verify = async () => true
+    const neighbour = await kadPeer('127.0.10.1')
+    kadPeers.push(neighbour)
+    await lan.node.peerStore.merge(neighbour.peerId, { multiaddrs: [multiaddr('/ip4/8.8.8.8/tcp/9')] })
+    await table.add(neighbour.peerId)
+    table.kb.verify = verify
+    expect(await table.find(neighbour.peerId)).toBeDefined()
+    const publicPeers = await Promise.all(
+      [1, 2, 3].map(async (i) => {
+        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        await lan.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/8.8.${i}.1/tcp/9`)] })
+        return peerId
+      })
+    )
+    expect(await lan.diversity!.admitted(publicPeers), 'its place taken').toEqual(publicPeers.slice(0, 2))
+    await neighbour.dial(lan.node.getMultiaddrs()[0]!)
+    await waitFor(
+      async () => (await lan.diversity!.admitted(publicPeers)).length === publicPeers.length,
+      'its place in the public range to be freed'
+    )
+    expect(await table.find(neighbour.peerId), 'still in the table').toBeDefined()
   }, 60_000)
 })
