@@ -167,9 +167,9 @@ describe('Sybil pressure on the routing table', () => {
   }, 60_000)
 
   it('groups a peer again when it connects, and removes it when that group is full', async () => {
-    // Three Sybils that announce distant ranges get into a fresh filtered peer's table before connecting (as peers
-    // named in another peer's answer do); once each connects from the Sybils' range, which the first three of
-    // the group fill, the rest leave the table.
+    // Six Sybils that announce distant ranges get into a fresh filtered peer's table before connecting (as peers
+    // named in another peer's answer do); once they connect from the Sybils' range, three of them fill that group
+    // and the other three leave the table.
     const fresh = await spawnPeer({ listen: ['/ip4/127.0.7.1/tcp/0'], ipDiversity: FILTER })
     swarmPeers.push(fresh)
     const table = kadRoutingTable(fresh.node.services.dht)
