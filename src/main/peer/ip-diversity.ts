@@ -121,7 +121,12 @@ export class IpDiversityFilter {
     const verify = table.kb.verify.bind(table.kb)
     table.kb.verify = async (contact, verifyOptions) =>
       (await verify(contact, verifyOptions)) && this.mayStay(contact.peerId)
-    const settle = (peerId: PeerId): void => void this.reconcile(peerId).catch(() => {})
+    // Nothing can change for a peer that holds no place and has no grouped connection (every connection of a LAN
+    // swarm): that skips the table lookup on each connection and removal.
+    const settle = (peerId: PeerId): void => {
+      if (!this.groupOf.has(peerId.toString()) && this.connectionGroup(peerId) == null) return
+      void this.reconcile(peerId).catch(() => {})
+    }
     // kad-dht announces a removal after an await, in which the peer may have come back: checked, not assumed.
     table.addEventListener('peer:remove', (event) => settle(event.detail))
     node.addEventListener('connection:open', (event) => settle(event.detail.remotePeer))

@@ -63,6 +63,17 @@ async function kadPeer(ip: string, lie?: { announce: string; alsoTheTruth?: bool
   })
 }
 
+/** New identities that `peer` knows only by the address given for each, and has never been connected to. */
+async function strangers(peer: SwarmPeer, addresses: string[]): Promise<PeerId[]> {
+  return Promise.all(
+    addresses.map(async (address) => {
+      const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      await peer.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(address)] })
+      return peerId
+    })
+  )
+}
+
 describe('Sybil pressure on the routing table', () => {
   const swarmPeers: SwarmPeer[] = []
   const kadPeers: Libp2p[] = []
@@ -206,12 +217,9 @@ describe('Sybil pressure on the routing table', () => {
     expect(fresh.node.getConnections(liar.peerId).length, 'the add dialled it').toBeGreaterThan(0)
     await waitFor(async () => (await table.find(liar.peerId)) == null, 'the liar to be out of the table')
     expect(entered, 'kept out at the door, not let in and removed').toBe(false)
-    const distant = await Promise.all(
-      [1, 2, 3].map(async (i) => {
-        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-        await fresh.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/127.0.200.${i}/tcp/9`)] })
-        return peerId
-      })
+    const distant = await strangers(
+      fresh,
+      [1, 2, 3].map((i) => `/ip4/127.0.200.${i}/tcp/9`)
     )
     expect(await fresh.diversity!.admitted(distant), 'the distant range has all its room').toEqual(distant)
   }, 60_000)
@@ -230,12 +238,9 @@ describe('Sybil pressure on the routing table', () => {
     await table.add(neighbour.peerId)
     table.kb.verify = verify
     expect(await table.find(neighbour.peerId)).toBeDefined()
-    const publicPeers = await Promise.all(
-      [1, 2, 3].map(async (i) => {
-        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-        await lan.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/8.8.${i}.1/tcp/9`)] })
-        return peerId
-      })
+    const publicPeers = await strangers(
+      lan,
+      [1, 2, 3].map((i) => `/ip4/8.8.${i}.1/tcp/9`)
     )
     expect(await lan.diversity!.admitted(publicPeers), 'its place taken').toEqual(publicPeers.slice(0, 2))
     await neighbour.dial(lan.node.getMultiaddrs()[0]!)
