@@ -7,8 +7,9 @@
  * In a join storm, when crawls name a hundred peers at once, the queue overflowed and the overflow was dropped as
  * "not online", which left the tables of a 100-peer swarm half empty.
  *
- * Here an open connection is proof enough. A contact the table crawler was just told about by a peer that answered
- * it (`vouched`) is taken on that peer's word, as go-libp2p's crawler takes its crawl results: proving it by a
+ * Here an open connection is proof enough. A contact the table crawler was just told about by a peer of this one's
+ * own network that answered it (`vouched`; see table-crawler.ts for whose word counts) is taken on that peer's
+ * word, as go-libp2p's crawler takes its crawl results: proving it by a
  * dial would mean a connection to every peer of the swarm, and a libp2p connection costs about 26 ms of CPU to set
  * up (noise, identify, peer store), so a mesh of 200 peers is 19,900 of them: minutes of CPU on two cores. A
  * vouched peer that turns out to be dead costs a lookup one failed request, and the lookup moves on to the next

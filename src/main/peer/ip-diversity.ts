@@ -9,8 +9,8 @@
  *
  * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
  * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it
- * announces are whatever it writes. Only a peer this one has no connection to (named in another peer's answer) is
- * grouped by the addresses it announces; when a connection to it opens later (or during its add, which may dial it),
+ * announces are whatever it writes. Only a peer this one has no connection to (named in the answer of a peer of its
+ * own network, whose word the table crawler takes: see `local`) is grouped by the addresses it announces; when a connection to it opens later (or during its add, which may dial it),
  * the peer is grouped again by it (exempt, if it comes from a private address), and removed from the table if that
  * group is full.
  *
@@ -152,6 +152,16 @@ export class IpDiversityFilter {
       newcomers.set(group, before + 1)
       return true
     })
+  }
+
+  /**
+   * Whether a peer is connected from an address the filter exempts (private, loopback or link-local): one of this
+   * peer's own network. The table crawler takes such a peer's word for the peers it names (they enter undialled);
+   * the peers named by any other are dialled before they enter, since their announced addresses are the only group
+   * the filter would have for them, and those are whatever the namer wrote.
+   */
+  local(peerId: PeerId): boolean {
+    return this.connectionGroup(peerId) === null
   }
 
   /** How many more peers of a group the table may take. */

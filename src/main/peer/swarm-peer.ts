@@ -155,7 +155,9 @@ export class SwarmPeer implements PeerServiceHandlers {
       node.peerStore,
       this.shutdown.signal,
       settings.tableRefreshMs,
-      connected
+      connected,
+      // With the filter off, every peer's word is taken (the swarm trusts itself); the filter is built below.
+      (peerId) => this.diversity?.local(peerId) ?? true
     )
     checkContactsByConnection(
       node.services.dht,

@@ -4,9 +4,13 @@
  *
  * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest
  * to that region among those it has not asked about it yet (so each in turn, crawl after crawl), for the peers
- * closest to a key inside it (FIND_NODE); the answers together name the peers of every region. Each named peer is added to the table through the table's own door, so the IP-diversity filter applies;
- * the peer that named it vouches for it (see contact-check.ts), so it is not dialled: connections are opened when a
- * lookup needs them. One-round lookups start once the first crawl has run (see `crawled`); the crawler then probes
+ * closest to a key inside it (FIND_NODE); the answers together name the peers of every region (at most k from each
+ * answer, see `nearestNamed`). Each named peer is added to the table through the table's own door, so the
+ * IP-diversity filter applies. When the peer that named it is trusted (`trusts`: one of this peer's own network, as
+ * swarm-peer.ts decides), its word vouches for it (see contact-check.ts), so it is not dialled: connections are
+ * opened when a lookup needs them. Otherwise the contact check dials it: a peer on the open internet could name
+ * made-up identities, each announcing an address of a range of its own, and fill the table with dead entries that
+ * the filter (grouping them by what they announce) cannot tell from honest ones. One-round lookups start once the first crawl has run (see `crawled`); the crawler then probes
  * a few regions, backing off, for a minute and until two probes in a row find nothing new (see start).
  *
  * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
@@ -82,7 +86,12 @@ export class TableCrawler {
     private readonly signal: AbortSignal,
     private readonly refreshMs: number,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
-    private readonly connected: (peerId: PeerId) => boolean
+    private readonly connected: (peerId: PeerId) => boolean,
+    /**
+     * Whether a peer's answer vouches for the peers it names. The peers an untrusted peer names still go to the
+     * table's door, where the contact check dials each before it enters (a dial proves the peer is there, and where).
+     */
+    private readonly trusts: (peerId: PeerId) => boolean
   ) {
     this.table = kadRoutingTable(dht)
   }
@@ -231,9 +240,12 @@ export class TableCrawler {
         { signal, path: PATH }
       )) {
         if (event.name === 'PEER_RESPONSE') {
-          const until = Date.now() + VOUCH_MS
-          for (const { id } of event.closer) this.named.set(id.toString(), until)
-          return event.closer
+          const named = nearestNamed(event.closer, key, this.table.kBucketSize)
+          if (this.trusts(peer)) {
+            const until = Date.now() + VOUCH_MS
+            for (const { id } of named) this.named.set(id.toString(), until)
+          }
+          return named
         }
         if (event.name === 'QUERY_ERROR') return null
       }
@@ -242,6 +254,22 @@ export class TableCrawler {
     }
     return null
   }
+}
+
+/**
+ * What the crawler takes from one answer: of the peers named with an address, the `k` closest to the key asked
+ * about. An honest peer names at most k (kad-dht's answer), each with its addresses; a hostile one may name tens of
+ * thousands in a 4 MB answer, each of which would cost a peer store write and a door to go through, and may name
+ * peers without an address, which cannot be dialled from its word.
+ */
+export function nearestNamed(named: PeerInfo[], key: Uint8Array, k: number): PeerInfo[] {
+  const target = kadIdOfKey(key)
+  return named
+    .filter((info) => info.multiaddrs.length > 0)
+    .map((info) => ({ info, distance: xor(kadIdOfKey(info.id.toMultihash().bytes), target) }))
+    .sort((a, b) => compare(a.distance, b.distance))
+    .slice(0, k)
+    .map(({ info }) => info)
 }
 
 /** One key per region of the keyspace: a key whose kad id (sha2-256) starts with the region's `bits` bits. */

@@ -8,22 +8,17 @@
  * by the addresses they announce, all 24 did; without the filter, the Sybils fill the table. The counts are printed:
  * they are the measurement README reports.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import { kadDHT } from '@libp2p/kad-dht'
+import { passthroughMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ping } from '@libp2p/ping'
-import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import type { TcpNetConnectOpts } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PeerId } from '@libp2p/interface'
 import { DEFAULT_DHT_PROTOCOL } from '../../../src/shared/swarm-defaults.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
+import { kadNode } from '../../helpers/kad-node.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
 const SYBILS = 24
@@ -36,30 +31,21 @@ const tableOf = (peer: SwarmPeer): Set<string> =>
 
 /**
  * A stock kad-dht peer of the swarm's protocol that listens on `ip` and dials from `ip`. A liar announces `lie` (an
- * address where nothing listens) instead of its real address, or before it (`alsoTheTruth`).
+ * address where nothing listens) instead of its real address, or before it (`alsoTheTruth`). `dht` adds to kad-dht's
+ * settings.
  */
-async function kadPeer(ip: string, lie?: { announce: string; alsoTheTruth?: boolean }): Promise<Libp2p> {
-  const dialOpts: TCPSocketOptions & Pick<TcpNetConnectOpts, 'localAddress'> = { localAddress: ip }
-  return createLibp2p({
-    addresses: {
-      listen: [`/ip4/${ip}/tcp/0`],
-      ...(lie != null
-        ? {
-            announceFilter: (real: Multiaddr[]) => [
-              multiaddr(lie.announce),
-              ...(lie.alsoTheTruth === true ? real : [])
-            ]
-          }
-        : {})
-    },
-    transports: [tcp({ dialOpts })],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({ protocol: DEFAULT_DHT_PROTOCOL, clientMode: false, initialQuerySelfInterval: 3_600_000 })
-    }
+async function kadPeer(
+  ip: string,
+  lie?: { announce: string; alsoTheTruth?: boolean },
+  dht: Partial<KadDHTInit> = {}
+): Promise<Libp2p<{ dht: KadDHT }>> {
+  return kadNode({
+    ip,
+    protocol: DEFAULT_DHT_PROTOCOL,
+    dht,
+    ...(lie != null
+      ? { announceFilter: (real) => [multiaddr(lie.announce), ...(lie.alsoTheTruth === true ? real : [])] }
+      : {})
   })
 }
 
@@ -249,5 +235,37 @@ describe('Sybil pressure on the routing table', () => {
       'its place in the public range to be freed'
     )
     expect(await table.find(neighbour.peerId), 'still in the table').toBeDefined()
+  }, 60_000)
+
+  it("takes a peer's word for the peers it names only when it is of its own network (an exempt address)", async () => {
+    // A peer names made-up identities, each announcing a range of its own where nothing listens (kad-dht names the
+    // peers of its table; this one's table was filled by hand, and it names private addresses too).
+    const namer = await kadPeer('127.0.11.1', undefined, { peerInfoMapper: passthroughMapper })
+    kadPeers.push(namer)
+    const namerTable = kadRoutingTable(namer.services.dht)
+    namerTable.kb.verify = async () => true
+    const madeUp = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        await namer.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/127.3.${i}.1/tcp/9`)] })
+        await namerTable.add(peerId)
+        return peerId
+      })
+    )
+    // Loopback grouped (FILTER): the namer is on another network, so what it names is dialled first. Loopback
+    // exempt (the default): the namer is of this peer's own network, and its word lets them in.
+    const wary = await spawnPeer({ listen: ['/ip4/127.0.12.1/tcp/0'], ipDiversity: FILTER })
+    const trusting = await spawnPeer({ listen: ['/ip4/127.0.13.1/tcp/0'] })
+    swarmPeers.push(wary, trusting)
+    for (const peer of [wary, trusting]) await peer.node.dial(namer.getMultiaddrs()[0]!)
+    await waitFor(() => wary.oneRoundReady && trusting.oneRoundReady, 'both peers to have crawled the namer')
+    const madeUpIn = (peer: SwarmPeer): number => madeUp.filter((p) => tableOf(peer).has(p.toString())).length
+    await waitFor(() => madeUpIn(trusting) === madeUp.length, "the trusting peer to take the namer's word")
+    console.info(
+      `Made-up identities named by a peer: ${madeUpIn(wary)} of ${madeUp.length} in the table of a peer that ` +
+        `dials them first, ${madeUpIn(trusting)} taken on the word of a peer of its own network`
+    )
+    expect(madeUpIn(wary)).toBe(0)
+    expect(tableOf(wary).has(namer.peerId.toString()), 'the namer itself is in').toBe(true)
   }, 60_000)
 })

@@ -1,24 +1,29 @@
 /**
- * The table crawler asks each connected peer about a region in turn. Four connected peers each know a different
- * quarter of a swarm (answering, as kad-dht does, with the peers they know in the region asked about); a real kad-dht
- * routing table, filled through the crawler and the contact check, must end up with the whole swarm. A crawler that
- * always asks the connected peer closest to each region learns only what those peers know of their regions.
+ * The table crawler, against a real kad-dht routing table filled through the crawler and the contact check, with the
+ * answers of the peers it asks made up here:
+ * - it asks each connected peer about a region in turn. Four connected peers each know a different quarter of a
+ *   swarm (answering, as kad-dht does, with the peers they know in the region asked about); the table must end up
+ *   with the whole swarm. A crawler that always asks the connected peer closest to each region learns only what
+ *   those peers know of their regions;
+ * - it takes at most k peers from one answer, the closest to the key asked about, and none named without an address
+ *   (a hostile peer may name thousands);
+ * - the peers named by a peer whose word it does not trust are dialled before they enter: a live one enters, and
+ *   made-up ones (an address where nothing listens) stay out, where a trusted word lets them all in.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { EventTypes, kadDHT, MessageType, type QueryEvent } from '@libp2p/kad-dht'
+import { EventTypes, MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { compare, xor } from 'uint8arrays'
+import type { Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
 import { checkContactsByConnection } from '../../../src/main/peer/contact-check.ts'
 import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
-import { TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import { nearestNamed, TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import { kadNode } from '../../helpers/kad-node.ts'
 
 /** The crawler's regions: the first 4 bits of a kad id. */
 const regionOf = (kadId: Uint8Array): number => kadId[0]! >> 4
@@ -36,76 +41,164 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.stop()))
 })
 
+/** A kad-dht node (its routing table is the one the crawler fills) that real peers can be dialled from. */
+async function dhtNode(): Promise<Libp2p<{ dht: KadDHT }>> {
+  const node = await kadNode({ ip: '127.0.0.1', protocol: '/swarm-inspector-test/kad/1.0.0' })
+  nodes.push(node)
+  return node
+}
+
+/** Where made-up peers claim to be: nothing listens there, so a dial is refused at once. */
+const NOWHERE = multiaddr('/ip4/127.0.0.1/tcp/9')
+const info = (id: PeerId): PeerInfo => ({ id, multiaddrs: [NOWHERE] })
+
+/** A network whose FIND_NODE answers are `answer`'s, recording each key asked about; any other request is counted. */
+function madeUpNetwork(answer: (to: PeerId, key: Uint8Array) => PeerInfo[]): {
+  network: KadNetwork
+  asked: Uint8Array[]
+  unexpected: MessageType[]
+} {
+  const asked: Uint8Array[] = []
+  const unexpected: MessageType[] = []
+  const network: KadNetwork = {
+    async *sendRequest(to, message, options): AsyncGenerator<QueryEvent> {
+      // Counted, not asserted here: the crawler treats a throwing request as a silent peer.
+      if (message.type !== MessageType.FIND_NODE) unexpected.push(message.type)
+      asked.push(message.key)
+      yield {
+        name: 'PEER_RESPONSE',
+        type: EventTypes.PEER_RESPONSE,
+        from: to,
+        messageName: 'FIND_NODE',
+        messageType: MessageType.FIND_NODE,
+        closer: answer(to, message.key),
+        providers: [],
+        path: options.path
+      }
+    }
+  }
+  return { network, asked, unexpected }
+}
+
+/** A crawler over `node`'s table, with the contact check as swarm-peer.ts wires it; `linked` count as connected. */
+async function crawlerOf(
+  node: Libp2p<{ dht: KadDHT }>,
+  network: KadNetwork,
+  linked: PeerId[],
+  trusts: (peerId: PeerId) => boolean
+): Promise<{ crawler: TableCrawler; held: () => Set<string> }> {
+  const isLinked = (peer: PeerId): boolean => linked.some((l) => l.equals(peer))
+  const stop = new AbortController()
+  stops.push(stop)
+  const crawler = new TableCrawler(
+    node.services.dht,
+    network,
+    node.peerId,
+    node.peerStore,
+    stop.signal,
+    3_600_000,
+    isLinked,
+    trusts
+  )
+  checkContactsByConnection(
+    node.services.dht,
+    node,
+    stop.signal,
+    (peer) => isLinked(peer) || crawler.vouches(peer)
+  )
+  const table = kadRoutingTable(node.services.dht)
+  for (const peer of linked) await table.add(peer)
+  expect(table.size).toBe(linked.length)
+  return { crawler, held: () => new Set([...table.kb.toIterable()].map((c) => c.peerId.toString())) }
+}
+
 describe('table crawler', () => {
   it('asks each connected peer about a region in turn, so the table gets what any of them knows', async () => {
-    const node = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      services: {
-        identify: identify(),
-        ping: ping(),
-        dht: kadDHT({
-          protocol: '/swarm-inspector-test/kad/1.0.0',
-          clientMode: false,
-          initialQuerySelfInterval: 3_600_000
-        })
-      }
-    })
-    nodes.push(node)
+    const node = await dhtNode()
     const linked = await peerIds(4)
     const swarm = await peerIds(64)
     // Connected peer i knows the swarm peers whose index is i modulo 4: each knows a quarter of every region.
     const knows = new Map(linked.map((peer, i) => [peer.toString(), swarm.filter((_, j) => j % 4 === i)]))
-    const info = (id: PeerId): PeerInfo => ({ id, multiaddrs: [multiaddr('/ip4/127.0.0.1/tcp/9')] })
-    const unexpected: MessageType[] = []
-    const network: KadNetwork = {
-      async *sendRequest(to, message, options): AsyncGenerator<QueryEvent> {
-        // Counted, not asserted here: the crawler treats a throwing request as a silent peer.
-        if (message.type !== MessageType.FIND_NODE) unexpected.push(message.type)
-        const region = regionOf(kadIdOfKey(message.key))
-        const closer = (knows.get(to.toString()) ?? [])
-          .filter((peer) => regionOf(kadIdOfPeer(peer)) === region)
-          .map(info)
-        yield {
-          name: 'PEER_RESPONSE',
-          type: EventTypes.PEER_RESPONSE,
-          from: to,
-          messageName: 'FIND_NODE',
-          messageType: MessageType.FIND_NODE,
-          closer,
-          providers: [],
-          path: options.path
-        }
-      }
-    }
-    const isLinked = (peer: PeerId): boolean => knows.has(peer.toString())
-    const stop = new AbortController()
-    stops.push(stop)
-    const crawler = new TableCrawler(
-      node.services.dht,
-      network,
-      node.peerId,
-      node.peerStore,
-      stop.signal,
-      3_600_000,
-      isLinked
-    )
-    checkContactsByConnection(
-      node.services.dht,
-      node,
-      stop.signal,
-      (peer) => isLinked(peer) || crawler.vouches(peer)
-    )
-    const table = kadRoutingTable(node.services.dht)
-    for (const peer of linked) await table.add(peer)
-    expect(table.size).toBe(linked.length)
+    const { network, unexpected } = madeUpNetwork((to, key) => {
+      const region = regionOf(kadIdOfKey(key))
+      return (knows.get(to.toString()) ?? [])
+        .filter((peer) => regionOf(kadIdOfPeer(peer)) === region)
+        .map(info)
+    })
+    const { crawler, held } = await crawlerOf(node, network, linked, () => true)
 
     // Each region's question goes to another connected peer each crawl: after four, each has been asked about each
     // region once (two more for the rounding of the per-peer question cap).
     for (let crawl = 0; crawl < 6; crawl++) await crawler.crawl()
-    const held = new Set([...table.kb.toIterable()].map((c) => c.peerId.toString()))
-    const missing = swarm.filter((peer) => !held.has(peer.toString()))
+    const missing = swarm.filter((peer) => !held().has(peer.toString()))
     expect(missing).toEqual([])
     expect(unexpected).toEqual([])
+  }, 30_000)
+
+  it('takes at most k peers from one answer, the closest to the key asked about, and none named without an address', async () => {
+    const node = await dhtNode()
+    const [hostile] = await peerIds(1)
+    const many = await peerIds(200)
+    const addressless = await peerIds(5)
+    const { network, asked } = madeUpNetwork(() => [
+      ...many.map(info),
+      ...addressless.map((id) => ({ id, multiaddrs: [] }))
+    ])
+    const { crawler, held } = await crawlerOf(node, network, [hostile!], () => true)
+    await crawler.crawl()
+
+    const k = kadRoutingTable(node.services.dht).kBucketSize
+    const closest = (key: Uint8Array): PeerId[] =>
+      [...many]
+        .sort((a, b) => compare(xor(kadIdOfPeer(a), kadIdOfKey(key)), xor(kadIdOfPeer(b), kadIdOfKey(key))))
+        .slice(0, k)
+    const expected = new Set(asked.flatMap((key) => closest(key).map(String)))
+    const vouched = many.filter((peer) => crawler.vouches(peer)).map(String)
+    console.log(
+      `[crawler] one peer named ${many.length + addressless.length} in each of ${asked.length} answers; ` +
+        `${vouched.length} vouched for (k = ${k} per answer), ${held().size - 1} entered`
+    )
+    expect(asked.length).toBeGreaterThan(0)
+    expect(new Set(vouched)).toEqual(expected)
+    expect(expected.size).toBeLessThan(many.length)
+    expect(addressless.filter((peer) => crawler.vouches(peer) || held().has(peer.toString()))).toEqual([])
+    expect([...held()].filter((id) => id !== hostile!.toString() && !expected.has(id))).toEqual([])
+    // The pure function, on its own: order and count.
+    const key = asked[0]!
+    expect(nearestNamed([...many.map(info)].reverse(), key, 3).map((p) => p.id.toString())).toEqual(
+      closest(key).slice(0, 3).map(String)
+    )
+  }, 30_000)
+
+  it("dials the peers an untrusted peer names before they enter: made-up ones stay out, unlike on a trusted peer's word", async () => {
+    const live = await Promise.all([dhtNode(), dhtNode()])
+    const madeUp = await peerIds(12)
+    const liveInfo = live.map((n) => ({ id: n.peerId, multiaddrs: n.getMultiaddrs() }))
+    const [namer] = await peerIds(1)
+    const answer = (): PeerInfo[] => [...liveInfo, ...madeUp.map(info)]
+
+    const untrusting = await dhtNode()
+    const u = await crawlerOf(untrusting, madeUpNetwork(answer).network, [namer!], () => false)
+    await u.crawler.crawl()
+    const trusting = await dhtNode()
+    const t = await crawlerOf(trusting, madeUpNetwork(answer).network, [namer!], () => true)
+    await t.crawler.crawl()
+
+    const count = (held: Set<string>, peers: PeerId[]): number =>
+      peers.filter((p) => held.has(p.toString())).length
+    console.log(
+      `[crawler] of ${madeUp.length} made-up peers named, ${count(u.held(), madeUp)} entered on an untrusted ` +
+        `word (dialled), ${count(t.held(), madeUp)} on a trusted one (undialled)`
+    )
+    expect(count(u.held(), madeUp)).toBe(0)
+    expect(
+      count(
+        u.held(),
+        live.map((n) => n.peerId)
+      )
+    ).toBe(live.length)
+    expect(live.every((n) => untrusting.getConnections(n.peerId).length > 0)).toBe(true)
+    expect(madeUp.some((p) => u.crawler.vouches(p))).toBe(false)
+    expect(count(t.held(), madeUp)).toBe(madeUp.length)
   }, 30_000)
 })
