@@ -8,11 +8,11 @@
  * on one LAN shares one subnet, and filtering it would cripple the swarm.
  *
  * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
- * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it
- * announces are whatever it writes. Only a peer this one has no connection to (named in the answer of a peer of its
- * own network, whose word the table crawler takes: see `local`) is grouped by the addresses it announces; when a connection to it opens later (or during its add, which may dial it),
- * the peer is grouped again by it (exempt, if it comes from a private address), and removed from the table if that
- * group is full.
+ * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it announces
+ * are whatever it writes. Only a peer this one has no connection to (named in the answer of a peer of its own network,
+ * whose word the table crawler takes: see `hearsay`) is grouped by the addresses it announces; when a connection to it
+ * opens later (or during its add, which may dial it), the peer is grouped again by it (exempt, if it comes from a
+ * private address), and removed from the table if that group is full.
  *
  * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
  * other reads of kad-dht internals.
@@ -22,6 +22,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPrivateIp } from '@libp2p/utils'
 import { kadRoutingTable } from './routing-table-view.ts'
+import { TRUSTED_HEARSAY, type Hearsay } from './table-crawler.ts'
 
 export interface IpDiversityOptions {
   /** Peers of one address group the table may hold. */
@@ -155,13 +156,16 @@ export class IpDiversityFilter {
   }
 
   /**
-   * Whether a peer is connected from an address the filter exempts (private, loopback or link-local): one of this
-   * peer's own network. The table crawler takes such a peer's word for the peers it names (they enter undialled);
-   * the peers named by any other are dialled before they enter, since their announced addresses are the only group
-   * the filter would have for them, and those are whatever the namer wrote.
+   * How much of a peer's answer the table crawler takes. A peer connected from an address the filter exempts
+   * (private, loopback or link-local) is one of this peer's own network: the peers it names enter undialled, at
+   * every address it gives. Any other peer's word vouches for nobody: the peers it names are dialled before they
+   * enter (their announced addresses are the only group the filter would have for them, and those are whatever the
+   * namer wrote), and only at addresses the filter groups: a private address a stranger names is of its network,
+   * not this one's, and dialling names from a stranger's DNS could lead anywhere.
    */
-  local(peerId: PeerId): boolean {
-    return this.connectionGroup(peerId) === null
+  hearsay(namer: PeerId): Hearsay {
+    if (this.connectionGroup(namer) === null) return TRUSTED_HEARSAY
+    return { vouches: false, keeps: (address) => ipGroup(address, this.options) != null }
   }
 
   /** How many more peers of a group the table may take. */

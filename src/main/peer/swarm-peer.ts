@@ -56,7 +56,7 @@ import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
 import { ClockSkews, READ_AFTER_OPEN_MS as CLOCK_READ_AFTER_OPEN_MS, serveClock } from './clock-skew.ts'
 import { afterOpen } from './deferred-identify.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
-import { TableCrawler } from './table-crawler.ts'
+import { TableCrawler, TRUSTED_HEARSAY } from './table-crawler.ts'
 import { DhtRequestStreams } from './dht-request-streams.ts'
 import { checkContactsByConnection } from './contact-check.ts'
 import { DEFAULT_IP_DIVERSITY, IpDiversityFilter, type IpDiversityOptions } from './ip-diversity.ts'
@@ -156,8 +156,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       this.shutdown.signal,
       settings.tableRefreshMs,
       connected,
-      // With the filter off, every peer's word is taken (the swarm trusts itself); the filter is built below.
-      (peerId) => this.diversity?.local(peerId) ?? true
+      // The filter is built below (after the contact check, which it wraps).
+      (namer) => this.diversity?.hearsay(namer) ?? TRUSTED_HEARSAY
     )
     checkContactsByConnection(
       node.services.dht,

@@ -2,16 +2,18 @@
  * Fills kad-dht's routing table with the whole swarm, the way go-libp2p's accelerated client crawls the network, but
  * with a fixed number of questions per crawl rather than one per peer.
  *
- * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest
- * to that region among those it has not asked about it yet (so each in turn, crawl after crawl), for the peers
- * closest to a key inside it (FIND_NODE); the answers together name the peers of every region (at most k from each
- * answer, see `nearestNamed`). Each named peer is added to the table through the table's own door, so the
- * IP-diversity filter applies. When the peer that named it is trusted (`trusts`: one of this peer's own network, as
- * swarm-peer.ts decides), its word vouches for it (see contact-check.ts), so it is not dialled: connections are
- * opened when a lookup needs them. Otherwise the contact check dials it: a peer on the open internet could name
- * made-up identities, each announcing an address of a range of its own, and fill the table with dead entries that
- * the filter (grouping them by what they announce) cannot tell from honest ones. One-round lookups start once the first crawl has run (see `crawled`); the crawler then probes
- * a few regions, backing off, for a minute and until two probes in a row find nothing new (see start).
+ * The keyspace is cut into 16 equal regions. For each region the crawler asks a peer it is connected to, the closest to
+ * that region among those it has not asked about it yet (so each in turn, crawl after crawl), for the peers closest to
+ * a key inside it (FIND_NODE); the answers together name the peers of every region (at most k from each answer, see
+ * `nearestNamed`). Each named peer is added to the table through the table's own door, so the IP-diversity filter
+ * applies. When the peer that named it is one of this peer's own network (`hearsay`, which swarm-peer.ts takes from the
+ * filter), its word vouches for it (see contact-check.ts), so it is not dialled: connections are opened when a lookup
+ * needs them. Otherwise the contact check dials it, at the addresses the answer gave that `hearsay` keeps: a peer on
+ * the open internet could name made-up identities, each announcing an address of a range of its own, and fill the table
+ * with dead entries that the filter (grouping them by what they announce) cannot tell from honest ones; and it could
+ * name addresses of this peer's LAN, to have it dial them. One-round lookups start once the first crawl has run (see
+ * `crawled`); the crawler then probes a few regions, backing off, for a minute and until two probes in a row find
+ * nothing new (see start).
  *
  * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
  * where asking every peer costs N requests and N connections, and N² across a swarm starting at once: at 100 peers on
@@ -19,6 +21,7 @@
  */
 import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
 import { compare, xor } from 'uint8arrays'
 import { kadIdOfKey } from './kad-id.ts'
@@ -55,6 +58,20 @@ const ASK_TIMEOUT_MS = 5_000
 const VOUCH_MS = 60_000
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
+/** How much of one peer's answer the crawler takes. */
+export interface Hearsay {
+  /**
+   * Whether the peers it names may enter the table undialled, on its word. Otherwise they still go to the table's
+   * door, where the contact check dials each before it enters (a dial proves the peer is there, and where).
+   */
+  vouches: boolean
+  /** Which of the addresses it gives for them are kept (and may be dialled); a peer left with none is dropped. */
+  keeps: (address: Multiaddr) => boolean
+}
+
+/** Every word taken, every address kept: a swarm that trusts itself (the IP-diversity filter off). */
+export const TRUSTED_HEARSAY: Hearsay = { vouches: true, keeps: () => true }
+
 /** What one crawl did: what the settling schedule decides on. */
 interface CrawlSummary {
   added: number
@@ -87,11 +104,8 @@ export class TableCrawler {
     private readonly refreshMs: number,
     /** Whether there is an open connection to a peer (asking it then costs no handshake). */
     private readonly connected: (peerId: PeerId) => boolean,
-    /**
-     * Whether a peer's answer vouches for the peers it names. The peers an untrusted peer names still go to the
-     * table's door, where the contact check dials each before it enters (a dial proves the peer is there, and where).
-     */
-    private readonly trusts: (peerId: PeerId) => boolean
+    /** How much of a peer's answer is taken (see Hearsay). */
+    private readonly hearsay: (namer: PeerId) => Hearsay
   ) {
     this.table = kadRoutingTable(dht)
   }
@@ -240,8 +254,13 @@ export class TableCrawler {
         { signal, path: PATH }
       )) {
         if (event.name === 'PEER_RESPONSE') {
-          const named = nearestNamed(event.closer, key, this.table.kBucketSize)
-          if (this.trusts(peer)) {
+          const { vouches, keeps } = this.hearsay(peer)
+          const named = nearestNamed(
+            event.closer.map(({ id, multiaddrs }) => ({ id, multiaddrs: multiaddrs.filter(keeps) })),
+            key,
+            this.table.kBucketSize
+          )
+          if (vouches) {
             const until = Date.now() + VOUCH_MS
             for (const { id } of named) this.named.set(id.toString(), until)
           }

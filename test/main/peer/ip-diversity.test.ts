@@ -1,6 +1,16 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { Connection } from '@libp2p/interface'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_IP_DIVERSITY, ipGroup } from '../../../src/main/peer/ip-diversity.ts'
+import {
+  DEFAULT_IP_DIVERSITY,
+  IpDiversityFilter,
+  ipGroup,
+  type PeerAddressSource
+} from '../../../src/main/peer/ip-diversity.ts'
+import type { Hearsay } from '../../../src/main/peer/table-crawler.ts'
+import { kadNode } from '../../helpers/kad-node.ts'
 
 describe('ipGroup', () => {
   it('groups public IPv4 addresses by /16 and IPv6 by /32', () => {
@@ -26,5 +36,50 @@ describe('ipGroup', () => {
     expect(ipGroup(multiaddr('/ip4/127.1.0.1/tcp/1'), strict)).not.toBe(
       ipGroup(multiaddr('/ip4/127.0.3.1/tcp/1'), strict)
     )
+  })
+})
+
+describe("hearsay: how much of a peer's answer the table crawler takes", () => {
+  it('takes the word of a peer connected from an exempt address; of any other, only the addresses it groups', async () => {
+    const node = await kadNode({ ip: '127.0.0.1', protocol: '/swarm-inspector-test/kad/1.0.0' })
+    try {
+      // Where each peer's connection comes from (the filter reads nothing else of them here).
+      const from = new Map<string, string>()
+      const source: PeerAddressSource = {
+        peerStore: node.peerStore,
+        addEventListener: () => {},
+        getConnections: (peerId) => {
+          const address = peerId == null ? undefined : from.get(peerId.toString())
+          return address == null
+            ? []
+            : [{ status: 'open', remoteAddr: multiaddr(address) } as unknown as Connection]
+        }
+      }
+      const filter = new IpDiversityFilter(node.services.dht, source, DEFAULT_IP_DIVERSITY)
+      const [lan, stranger, unconnected] = await Promise.all(
+        [1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+      )
+      from.set(lan!.toString(), '/ip4/192.168.1.7/tcp/4001')
+      from.set(stranger!.toString(), '/ip4/8.8.8.8/tcp/4001')
+      const named = [
+        '/ip4/192.168.1.9/tcp/4001',
+        '/ip4/127.0.0.1/tcp/4001',
+        '/dns4/robot.local/tcp/4001',
+        '/ip4/9.9.9.9/tcp/4001',
+        '/ip6/2606:4700::1/tcp/4001/p2p-circuit'
+      ].map((a) => multiaddr(a))
+      const kept = (hearsay: Hearsay): string[] => named.filter(hearsay.keeps).map(String)
+      expect(filter.hearsay(lan!).vouches).toBe(true)
+      expect(kept(filter.hearsay(lan!))).toEqual(named.map(String))
+      for (const namer of [stranger!, unconnected!]) {
+        expect(filter.hearsay(namer).vouches).toBe(false)
+        expect(kept(filter.hearsay(namer))).toEqual([
+          '/ip4/9.9.9.9/tcp/4001',
+          '/ip6/2606:4700::1/tcp/4001/p2p-circuit'
+        ])
+      }
+    } finally {
+      await node.stop()
+    }
   })
 })

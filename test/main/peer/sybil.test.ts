@@ -6,7 +6,9 @@
  * filter (grouping by /24, so loopback ranges count as different networks here), which groups a connected peer by
  * its connection's address, at most 3 of the Sybils get into its routing table and every honest peer does; grouped
  * by the addresses they announce, all 24 did; without the filter, the Sybils fill the table. The counts are printed:
- * they are the measurement README reports.
+ * they are the measurement README reports. Last, a peer that names made-up identities in its answers gets none into
+ * the table of a peer to which it is on another network (they are dialled first), and all into that of a peer of its
+ * own network, which takes its word.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { passthroughMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'

@@ -7,8 +7,9 @@
  *   those peers know of their regions;
  * - it takes at most k peers from one answer, the closest to the key asked about, and none named without an address
  *   (a hostile peer may name thousands);
- * - the peers named by a peer whose word it does not trust are dialled before they enter: a live one enters, and
- *   made-up ones (an address where nothing listens) stay out, where a trusted word lets them all in.
+ * - the peers named by a peer whose word it does not trust are dialled before they enter, at the addresses kept: a
+ *   live one enters, and made-up ones (an address where nothing listens) stay out, or are not even stored when
+ *   their address is not kept, where a trusted word lets them all in.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { EventTypes, MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
@@ -22,7 +23,12 @@ import { checkContactsByConnection } from '../../../src/main/peer/contact-check.
 import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
-import { nearestNamed, TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import {
+  nearestNamed,
+  TableCrawler,
+  TRUSTED_HEARSAY,
+  type Hearsay
+} from '../../../src/main/peer/table-crawler.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
 /** The crawler's regions: the first 4 bits of a kad id. */
@@ -85,7 +91,7 @@ async function crawlerOf(
   node: Libp2p<{ dht: KadDHT }>,
   network: KadNetwork,
   linked: PeerId[],
-  trusts: (peerId: PeerId) => boolean
+  hearsay: Hearsay
 ): Promise<{ crawler: TableCrawler; held: () => Set<string> }> {
   const isLinked = (peer: PeerId): boolean => linked.some((l) => l.equals(peer))
   const stop = new AbortController()
@@ -98,7 +104,7 @@ async function crawlerOf(
     stop.signal,
     3_600_000,
     isLinked,
-    trusts
+    () => hearsay
   )
   checkContactsByConnection(
     node.services.dht,
@@ -125,7 +131,7 @@ describe('table crawler', () => {
         .filter((peer) => regionOf(kadIdOfPeer(peer)) === region)
         .map(info)
     })
-    const { crawler, held } = await crawlerOf(node, network, linked, () => true)
+    const { crawler, held } = await crawlerOf(node, network, linked, TRUSTED_HEARSAY)
 
     // Each region's question goes to another connected peer each crawl: after four, each has been asked about each
     // region once (two more for the rounding of the per-peer question cap).
@@ -144,7 +150,7 @@ describe('table crawler', () => {
       ...many.map(info),
       ...addressless.map((id) => ({ id, multiaddrs: [] }))
     ])
-    const { crawler, held } = await crawlerOf(node, network, [hostile!], () => true)
+    const { crawler, held } = await crawlerOf(node, network, [hostile!], TRUSTED_HEARSAY)
     await crawler.crawl()
 
     const k = kadRoutingTable(node.services.dht).kBucketSize
@@ -170,35 +176,47 @@ describe('table crawler', () => {
     )
   }, 30_000)
 
-  it("dials the peers an untrusted peer names before they enter: made-up ones stay out, unlike on a trusted peer's word", async () => {
+  it("dials the peers an untrusted peer names before they enter, at the addresses kept: made-up ones stay out, unlike on a trusted peer's word", async () => {
     const live = await Promise.all([dhtNode(), dhtNode()])
+    const liveIds = live.map((n) => n.peerId)
     const madeUp = await peerIds(12)
     const liveInfo = live.map((n) => ({ id: n.peerId, multiaddrs: n.getMultiaddrs() }))
     const [namer] = await peerIds(1)
     const answer = (): PeerInfo[] => [...liveInfo, ...madeUp.map(info)]
-
-    const untrusting = await dhtNode()
-    const u = await crawlerOf(untrusting, madeUpNetwork(answer).network, [namer!], () => false)
-    await u.crawler.crawl()
-    const trusting = await dhtNode()
-    const t = await crawlerOf(trusting, madeUpNetwork(answer).network, [namer!], () => true)
-    await t.crawler.crawl()
-
+    const crawled = async (
+      hearsay: Hearsay
+    ): Promise<{ node: Libp2p; vouched: number; held: Set<string> }> => {
+      const node = await dhtNode()
+      const { crawler, held } = await crawlerOf(node, madeUpNetwork(answer).network, [namer!], hearsay)
+      await crawler.crawl()
+      return { node, vouched: [...liveIds, ...madeUp].filter((p) => crawler.vouches(p)).length, held: held() }
+    }
     const count = (held: Set<string>, peers: PeerId[]): number =>
       peers.filter((p) => held.has(p.toString())).length
+
+    // Dialled at every address given: the made-up ones are not there.
+    const untrusting = await crawled({ vouches: false, keeps: () => true })
+    // Dialled only at the addresses kept: the made-up ones' one address is not, so they are dropped unstored.
+    const wary = await crawled({ vouches: false, keeps: (address) => !address.equals(NOWHERE) })
+    const trusting = await crawled(TRUSTED_HEARSAY)
     console.log(
-      `[crawler] of ${madeUp.length} made-up peers named, ${count(u.held(), madeUp)} entered on an untrusted ` +
-        `word (dialled), ${count(t.held(), madeUp)} on a trusted one (undialled)`
+      `[crawler] of ${madeUp.length} made-up peers named, ${count(untrusting.held, madeUp)} entered on an ` +
+        `untrusted word (dialled), ${count(trusting.held, madeUp)} on a trusted one (undialled)`
     )
-    expect(count(u.held(), madeUp)).toBe(0)
-    expect(
-      count(
-        u.held(),
-        live.map((n) => n.peerId)
-      )
-    ).toBe(live.length)
-    expect(live.every((n) => untrusting.getConnections(n.peerId).length > 0)).toBe(true)
-    expect(madeUp.some((p) => u.crawler.vouches(p))).toBe(false)
-    expect(count(t.held(), madeUp)).toBe(madeUp.length)
+    for (const { node, held, vouched } of [untrusting, wary]) {
+      expect(vouched).toBe(0)
+      expect(count(held, madeUp)).toBe(0)
+      expect(count(held, liveIds)).toBe(live.length)
+      expect(
+        liveIds.every((id) => node.getConnections(id).length > 0),
+        'the live ones dialled'
+      ).toBe(true)
+    }
+    const stored = async (node: Libp2p): Promise<number> =>
+      (await Promise.all(madeUp.map((id) => node.peerStore.has(id)))).filter(Boolean).length
+    expect(await stored(untrusting.node)).toBe(madeUp.length)
+    expect(await stored(wary.node), 'no address kept: not stored, not dialled').toBe(0)
+    expect(count(trusting.held, madeUp)).toBe(madeUp.length)
+    expect(trusting.vouched).toBe(live.length + madeUp.length)
   }, 30_000)
 })
