@@ -31,6 +31,8 @@ export async function kadNode(init: KadNodeInit): Promise<Libp2p<{ dht: KadDHT }
       ...(init.announceFilter != null ? { announceFilter: init.announceFilter } : {})
     },
     transports: [tcp({ dialOpts })],
+    // Many peers of a test dial from one address: libp2p's per-host inbound limit would reset them.
+    connectionManager: { inboundConnectionThreshold: 300, maxIncomingPendingConnections: 100 },
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {

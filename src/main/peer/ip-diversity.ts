@@ -9,10 +9,10 @@
  *
  * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
  * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it announces
- * are whatever it writes. Only a peer this one has no connection to (named in the answer of a peer of its own network,
- * whose word the table crawler takes: see `hearsay`) is grouped by the addresses it announces; when a connection to it
- * opens later (or during its add, which may dial it), the peer is grouped again by it (exempt, if it comes from a
- * private address), and removed from the table if that group is full.
+ * are whatever it writes. Only a peer this one has no connection to that enters on another peer's word (named in the
+ * answer of a peer of its own network, see `hearsay`; any other is dialled before it enters, and placed by that
+ * connection) is grouped by the addresses it announces; when a connection to it opens later, the peer is grouped again
+ * by it (exempt, if it comes from a private address), and removed from the table if that group is full.
  *
  * It wraps kad-dht's `routingTable.add` (the one door every new peer comes through), checked at start-up like the
  * other reads of kad-dht internals.
@@ -22,7 +22,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { isPrivateIp } from '@libp2p/utils'
 import { kadRoutingTable } from './routing-table-view.ts'
-import { TRUSTED_HEARSAY, type Hearsay } from './table-crawler.ts'
+import { TRUSTED_HEARSAY, type Hearsay } from './hearsay.ts'
 
 export interface IpDiversityOptions {
   /** Peers of one address group the table may hold. */
@@ -93,7 +93,12 @@ export class IpDiversityFilter {
   constructor(
     dht: KadDHT,
     private readonly node: PeerAddressSource,
-    private readonly options: IpDiversityOptions
+    private readonly options: IpDiversityOptions,
+    /**
+     * Whether a peer with no connection enters on another peer's word, undialled (the table crawler's vouch, see
+     * contact-check.ts): only such a peer is placed by the addresses it announces.
+     */
+    private readonly vouchedFor: (peerId: PeerId) => boolean
   ) {
     const table = kadRoutingTable(dht)
     this.table = table
@@ -203,6 +208,11 @@ export class IpDiversityFilter {
     const id = peerId.toString()
     const known = this.groupOf.get(id)
     if (known != null) return known
+    // A contact with no connection that nobody vouched for is dialled by the contact check before it enters, and
+    // placed by that connection (`mayStay`, in verify). Placed now by what it announces, made-up peers a stranger
+    // named would hold an honest group's places while their dials ran, and honest peers of that group added
+    // meanwhile would be turned away.
+    if (this.connectionGroup(peerId) === undefined && !this.vouchedFor(peerId)) return null
     const group = await this.groupOfPeer(peerId)
     // Another add of the same peer may have placed it meanwhile.
     const placed = this.groupOf.get(id)

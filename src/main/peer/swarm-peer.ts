@@ -56,7 +56,8 @@ import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
 import { ClockSkews, READ_AFTER_OPEN_MS as CLOCK_READ_AFTER_OPEN_MS, serveClock } from './clock-skew.ts'
 import { afterOpen } from './deferred-identify.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
-import { TableCrawler, TRUSTED_HEARSAY } from './table-crawler.ts'
+import { TableCrawler } from './table-crawler.ts'
+import { TRUSTED_HEARSAY } from './hearsay.ts'
 import { DhtRequestStreams } from './dht-request-streams.ts'
 import { checkContactsByConnection } from './contact-check.ts'
 import { DEFAULT_IP_DIVERSITY, IpDiversityFilter, type IpDiversityOptions } from './ip-diversity.ts'
@@ -156,8 +157,12 @@ export class SwarmPeer implements PeerServiceHandlers {
       this.shutdown.signal,
       settings.tableRefreshMs,
       connected,
-      // The filter is built below (after the contact check, which it wraps).
-      (namer) => this.diversity?.hearsay(namer) ?? TRUSTED_HEARSAY
+      (namer) => {
+        if (settings.ipDiversity == null) return TRUSTED_HEARSAY
+        // Built below, after the contact check it wraps; the crawler only asks once the peer has started.
+        if (this.diversity == null) throw new Error('the IP-diversity filter is not built yet')
+        return this.diversity.hearsay(namer)
+      }
     )
     checkContactsByConnection(
       node.services.dht,
@@ -169,7 +174,9 @@ export class SwarmPeer implements PeerServiceHandlers {
     // After the contact check: the filter wraps it (a check that dials a contact learns where it really is).
     this.diversity =
       settings.ipDiversity != null
-        ? new IpDiversityFilter(node.services.dht, node, settings.ipDiversity)
+        ? new IpDiversityFilter(node.services.dht, node, settings.ipDiversity, (peerId) =>
+            this.crawler.vouches(peerId)
+          )
         : null
     this.lookups = new OneRoundLookups(
       node.services.dht,

@@ -17,13 +17,14 @@
  *
  * In a swarm of N peers a crawl costs 16 small requests whatever N is (a crawl can name up to 16 × k = 320 peers),
  * where asking every peer costs N requests and N connections, and N² across a swarm starting at once: at 100 peers on
- * two cores that version never finished settling.
+ * two cores that version never finished settling. (In a swarm of strangers, on public addresses, each peer named is
+ * also dialled once, by the contact check.)
  */
 import { MessageType, type KadDHT } from '@libp2p/kad-dht'
 import type { PeerId, PeerInfo, PeerStore } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import { randomBytes } from 'node:crypto'
 import { compare, xor } from 'uint8arrays'
+import type { Hearsay } from './hearsay.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
@@ -46,7 +47,8 @@ const QUESTIONS_PER_PEER = 8
  * connection costs about 26 ms of CPU on each side (noise, identify), a question a few ms, and a swarm whose
  * crawls each open connections to the peers nearest every region ends up connecting nearly every pair of peers,
  * which at 100 peers on two cores kept every process saturated for minutes. A crawl opens at most this many new
- * connections, to the closest known peers of regions no connected peer could be asked about.
+ * connections to ask questions, to the closest known peers of regions no connected peer could be asked about (the
+ * contact check's dials of peers that strangers named are not counted here).
  */
 const NEW_CONNECTIONS_PER_CRAWL = 4
 /** How long after start the crawler keeps probing for peers that joined after it. */
@@ -56,21 +58,9 @@ const PROBE_REGIONS = 4
 const ASK_TIMEOUT_MS = 5_000
 /** How long a peer named in an answer may enter the table on its namer's word. */
 const VOUCH_MS = 60_000
+/** Addresses kept per named peer (a peer announces its listen addresses, a handful, and its observed ones). */
+const ADDRESSES_PER_NAMED_PEER = 16
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
-
-/** How much of one peer's answer the crawler takes. */
-export interface Hearsay {
-  /**
-   * Whether the peers it names may enter the table undialled, on its word. Otherwise they still go to the table's
-   * door, where the contact check dials each before it enters (a dial proves the peer is there, and where).
-   */
-  vouches: boolean
-  /** Which of the addresses it gives for them are kept (and may be dialled); a peer left with none is dropped. */
-  keeps: (address: Multiaddr) => boolean
-}
-
-/** Every word taken, every address kept: a swarm that trusts itself (the IP-diversity filter off). */
-export const TRUSTED_HEARSAY: Hearsay = { vouches: true, keeps: () => true }
 
 /** What one crawl did: what the settling schedule decides on. */
 interface CrawlSummary {
@@ -225,9 +215,14 @@ export class TableCrawler {
       }
     })
     const sizeBefore = this.table.size
-    await inPool([...admitting.values()], ADD_CONCURRENCY, (peer) =>
-      this.table.add(peer, { signal: this.signal }).catch(() => {})
-    )
+    // Peers taken on a namer's word first: they go in at once, while each of the others waits for a dial (5 s at
+    // most), and a vouch lasts VOUCH_MS from the answer, not from the add.
+    const adding = [...admitting.values()]
+    for (const peers of [adding.filter((p) => this.vouches(p)), adding.filter((p) => !this.vouches(p))]) {
+      await inPool(peers, ADD_CONCURRENCY, (peer) =>
+        this.table.add(peer, { signal: this.signal }).catch(() => {})
+      )
+    }
     const now = Date.now()
     for (const [peer, until] of this.named) if (until <= now) this.named.delete(peer)
     if (this.signal.aborted) return null
@@ -277,14 +272,16 @@ export class TableCrawler {
 
 /**
  * What the crawler takes from one answer: of the peers named with an address, the `k` closest to the key asked
- * about. An honest peer names at most k (kad-dht's answer), each with its addresses; a hostile one may name tens of
- * thousands in a 4 MB answer, each of which would cost a peer store write and a door to go through, and may name
- * peers without an address, which cannot be dialled from its word.
+ * about, each with at most ADDRESSES_PER_NAMED_PEER addresses. An honest peer names at most k (kad-dht's answer),
+ * each with its few addresses; a hostile one may name tens of thousands in a 4 MB answer, each of which would cost a
+ * peer store write and a door to go through (or one peer with a hundred thousand addresses), and may name peers
+ * without an address, which cannot be dialled from its word.
  */
 export function nearestNamed(named: PeerInfo[], key: Uint8Array, k: number): PeerInfo[] {
   const target = kadIdOfKey(key)
   return named
     .filter((info) => info.multiaddrs.length > 0)
+    .map(({ id, multiaddrs }) => ({ id, multiaddrs: multiaddrs.slice(0, ADDRESSES_PER_NAMED_PEER) }))
     .map((info) => ({ info, distance: xor(kadIdOfKey(info.id.toMultihash().bytes), target) }))
     .sort((a, b) => compare(a.distance, b.distance))
     .slice(0, k)

@@ -9,7 +9,7 @@ import {
   ipGroup,
   type PeerAddressSource
 } from '../../../src/main/peer/ip-diversity.ts'
-import type { Hearsay } from '../../../src/main/peer/table-crawler.ts'
+import type { Hearsay } from '../../../src/main/peer/hearsay.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
 describe('ipGroup', () => {
@@ -55,7 +55,7 @@ describe("hearsay: how much of a peer's answer the table crawler takes", () => {
             : [{ status: 'open', remoteAddr: multiaddr(address) } as unknown as Connection]
         }
       }
-      const filter = new IpDiversityFilter(node.services.dht, source, DEFAULT_IP_DIVERSITY)
+      const filter = new IpDiversityFilter(node.services.dht, source, DEFAULT_IP_DIVERSITY, () => false)
       const [lan, stranger, unconnected] = await Promise.all(
         [1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
       )

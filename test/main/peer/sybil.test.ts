@@ -6,9 +6,10 @@
  * filter (grouping by /24, so loopback ranges count as different networks here), which groups a connected peer by
  * its connection's address, at most 3 of the Sybils get into its routing table and every honest peer does; grouped
  * by the addresses they announce, all 24 did; without the filter, the Sybils fill the table. The counts are printed:
- * they are the measurement README reports. Last, a peer that names made-up identities in its answers gets none into
- * the table of a peer to which it is on another network (they are dialled first), and all into that of a peer of its
- * own network, which takes its word.
+ * they are the measurement README reports. The tests of what happens after the door run the filter and the contact
+ * check on a stock kad-dht peer (`filteredKadPeer`), vouching by hand where a SwarmPeer's table crawler would. Last,
+ * a peer that names made-up identities in its answers gets none into the table of a peer to which it is on another
+ * network (they are dialled first), and all into that of a peer of its own network, which takes its word.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { passthroughMapper, type KadDHT, type KadDHTInit } from '@libp2p/kad-dht'
@@ -20,6 +21,12 @@ import type { PeerId } from '@libp2p/interface'
 import { DEFAULT_DHT_PROTOCOL } from '../../../src/shared/swarm-defaults.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
+import { checkContactsByConnection } from '../../../src/main/peer/contact-check.ts'
+import {
+  DEFAULT_IP_DIVERSITY,
+  IpDiversityFilter,
+  type IpDiversityOptions
+} from '../../../src/main/peer/ip-diversity.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
@@ -28,8 +35,10 @@ const FILTER = { maxPerGroup: 3, ipv4Prefix: 24, ipv6Prefix: 48, includePrivate:
 /** The Sybils' one range: where they listen and where their connections come from. */
 const SYBIL_IP = '127.1.0.1'
 
-const tableOf = (peer: SwarmPeer): Set<string> =>
-  new Set([...kadRoutingTable(peer.node.services.dht).kb.toIterable()].map((p) => p.peerId.toString()))
+const tableOf = (peer: SwarmPeer | Libp2p<{ dht: KadDHT }>): Set<string> => {
+  const dht = 'node' in peer ? peer.node.services.dht : peer.services.dht
+  return new Set([...kadRoutingTable(dht).kb.toIterable()].map((p) => p.peerId.toString()))
+}
 
 /**
  * A stock kad-dht peer of the swarm's protocol that listens on `ip` and dials from `ip`. A liar announces `lie` (an
@@ -51,15 +60,48 @@ async function kadPeer(
   })
 }
 
-/** New identities that `peer` knows only by the address given for each, and has never been connected to. */
-async function strangers(peer: SwarmPeer, addresses: string[]): Promise<PeerId[]> {
+/** New identities that `node` knows only by the address given for each, and has never been connected to. */
+async function strangers(node: Libp2p, addresses: string[]): Promise<PeerId[]> {
   return Promise.all(
     addresses.map(async (address) => {
       const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-      await peer.node.peerStore.merge(peerId, { multiaddrs: [multiaddr(address)] })
+      await node.peerStore.merge(peerId, { multiaddrs: [multiaddr(address)] })
       return peerId
     })
   )
+}
+
+/**
+ * A stock kad-dht peer with the contact check and the IP-diversity filter installed over its routing table as a
+ * SwarmPeer installs them, where the test vouches for peers by hand (a SwarmPeer's table crawler does, for the peers
+ * a peer of its own network names: with loopback grouped, as here, it never would).
+ */
+async function filteredKadPeer(
+  ip: string,
+  options: IpDiversityOptions,
+  shutdown: AbortSignal
+): Promise<{
+  node: Libp2p<{ dht: KadDHT }>
+  filter: IpDiversityFilter
+  table: ReturnType<typeof kadRoutingTable>
+  vouch: (peerId: PeerId) => void
+}> {
+  const node = await kadPeer(ip)
+  const vouched = new Set<string>()
+  const isVouched = (peerId: PeerId): boolean => vouched.has(peerId.toString())
+  checkContactsByConnection(
+    node.services.dht,
+    node,
+    shutdown,
+    (peerId) => node.getConnections(peerId).some((c) => c.status === 'open') || isVouched(peerId)
+  )
+  const filter = new IpDiversityFilter(node.services.dht, node, options, isVouched)
+  return {
+    node,
+    filter,
+    table: kadRoutingTable(node.services.dht),
+    vouch: (peerId) => vouched.add(peerId.toString())
+  }
 }
 
 describe('Sybil pressure on the routing table', () => {
@@ -85,7 +127,10 @@ describe('Sybil pressure on the routing table', () => {
     }
   }, 120_000)
 
+  const shutdown = new AbortController()
+
   afterAll(async () => {
+    shutdown.abort()
     await Promise.all(kadPeers.map((p) => p.stop()))
     await teardown(swarmPeers)
   })
@@ -166,36 +211,33 @@ describe('Sybil pressure on the routing table', () => {
   }, 60_000)
 
   it('groups a peer again when it connects, and removes it when that group is full', async () => {
-    // Six Sybils that announce distant ranges get into a fresh filtered peer's table before connecting (as peers
-    // named in another peer's answer do); once they connect from the Sybils' range, three of them fill that group
-    // and the other three leave the table.
-    const fresh = await spawnPeer({ listen: ['/ip4/127.0.7.1/tcp/0'], ipDiversity: FILTER })
-    swarmPeers.push(fresh)
-    const table = kadRoutingTable(fresh.node.services.dht)
+    // Six Sybils that announce distant ranges get into a fresh filtered peer's table before connecting, on another
+    // peer's word (vouched for, as the table crawler does for the peers a peer of its own network names); once they
+    // connect from the Sybils' range, three of them fill that group and the other three leave the table.
+    const fresh = await filteredKadPeer('127.0.7.1', FILTER, shutdown.signal)
+    kadPeers.push(fresh.node)
+    const { table } = fresh
     const late = sybils.slice(0, FILTER.maxPerGroup + 3)
-    // Contacts are let in once the crawler vouches for them (another peer's answer named them); here, at once.
-    const verify = table.kb.verify.bind(table.kb)
-    table.kb.verify = async () => true
     for (const sybil of late) {
+      fresh.vouch(sybil.peerId)
       await fresh.node.peerStore.merge(sybil.peerId, { multiaddrs: sybil.getMultiaddrs() })
       await table.add(sybil.peerId)
     }
     expect(
-      late.every((p) => tableOf(fresh).has(p.peerId.toString())),
+      late.every((p) => tableOf(fresh.node).has(p.peerId.toString())),
       'let in by what they announce'
     ).toBe(true)
+    expect(fresh.node.getConnections().length, 'undialled').toBe(0)
     for (const sybil of late) await sybil.dial(fresh.node.getMultiaddrs()[0]!)
     await waitFor(
-      () => late.filter((p) => tableOf(fresh).has(p.peerId.toString())).length === FILTER.maxPerGroup,
+      () => late.filter((p) => tableOf(fresh.node).has(p.peerId.toString())).length === FILTER.maxPerGroup,
       'the Sybils past the group limit to leave the table'
     )
-    expect(fresh.diversity!.refused).toBeGreaterThanOrEqual(late.length - FILTER.maxPerGroup)
+    expect(fresh.filter.refused).toBeGreaterThanOrEqual(late.length - FILTER.maxPerGroup)
 
-    // A contact neither connected nor vouched for is dialled before it goes into its bucket, and the connection opens
-    // while the add is under way: one that announces a distant range first (let in by it) and its real address
-    // after (where the dial reaches it, in the Sybils' full group) ends up out of the table, and holds no place in
-    // the distant range either.
-    table.kb.verify = verify
+    // A contact neither connected nor vouched for is dialled before it goes into its bucket, and placed by that
+    // connection: one that announces a distant range first and its real address after (where the dial reaches it,
+    // in the Sybils' full group) never enters the table, and holds no place in the distant range either.
     const liar = await kadPeer(SYBIL_IP, { announce: '/ip4/127.0.200.1/tcp/9', alsoTheTruth: true })
     kadPeers.push(liar)
     await fresh.node.peerStore.merge(liar.peerId, { multiaddrs: liar.getMultiaddrs() })
@@ -203,40 +245,59 @@ describe('Sybil pressure on the routing table', () => {
     table.addEventListener('peer:add', (event) => (entered ||= event.detail.equals(liar.peerId)))
     await table.add(liar.peerId)
     expect(fresh.node.getConnections(liar.peerId).length, 'the add dialled it').toBeGreaterThan(0)
-    await waitFor(async () => (await table.find(liar.peerId)) == null, 'the liar to be out of the table')
+    expect(await table.find(liar.peerId), 'out of the table').toBeUndefined()
     expect(entered, 'kept out at the door, not let in and removed').toBe(false)
     const distant = await strangers(
-      fresh,
+      fresh.node,
       [1, 2, 3].map((i) => `/ip4/127.0.200.${i}/tcp/9`)
     )
-    expect(await fresh.diversity!.admitted(distant), 'the distant range has all its room').toEqual(distant)
+    expect(await fresh.filter.admitted(distant), 'the distant range has all its room').toEqual(distant)
+  }, 60_000)
+
+  it('places a contact it dials by that connection: made-up peers hold no place while their dials run', async () => {
+    // Made-up peers a stranger named (so unvouched, and dialled), announcing the range of an honest peer added at
+    // the same time: none of them enters, and the honest peer does. Placed by what they announced while their dials
+    // ran, they filled that range, and the honest peer was turned away.
+    const fresh = await filteredKadPeer('127.0.15.1', FILTER, shutdown.signal)
+    kadPeers.push(fresh.node)
+    const impostors = await strangers(
+      fresh.node,
+      [1, 2, 3, 4].map((i) => `/ip4/127.0.3.${100 + i}/tcp/9`)
+    )
+    const honestOfThatRange = await kadPeer('127.0.3.2')
+    kadPeers.push(honestOfThatRange)
+    await fresh.node.peerStore.merge(honestOfThatRange.peerId, {
+      multiaddrs: honestOfThatRange.getMultiaddrs()
+    })
+    await Promise.all([...impostors, honestOfThatRange.peerId].map((p) => fresh.table.add(p)))
+    expect(impostors.filter((p) => tableOf(fresh.node).has(p.toString()))).toEqual([])
+    expect(tableOf(fresh.node).has(honestOfThatRange.peerId.toString()), 'the honest peer got in').toBe(true)
   }, 60_000)
 
   it('frees the place a peer took by what it announced once it connects from an exempt (private) address', async () => {
-    // Private addresses exempt, as by default: a peer let in under the public range it announced, which then
-    // connects over the LAN (loopback here), holds no place in that range, as if it had connected first.
-    const lan = await spawnPeer({ listen: ['/ip4/127.0.9.1/tcp/0'] })
-    swarmPeers.push(lan)
-    const table = kadRoutingTable(lan.node.services.dht)
-    const verify = table.kb.verify.bind(table.kb)
-    table.kb.verify = async () => true
+    // Private addresses exempt, as by default: a peer let in on another peer's word under the public range it
+    // announced, which then connects over the LAN (loopback here), holds no place in that range, as if it had
+    // connected first. (Public addresses over a transport no peer here has, SCTP: grouped like any, and never
+    // dialled off this machine.)
+    const lan = await filteredKadPeer('127.0.9.1', DEFAULT_IP_DIVERSITY, shutdown.signal)
+    kadPeers.push(lan.node)
     const neighbour = await kadPeer('127.0.10.1')
     kadPeers.push(neighbour)
-    await lan.node.peerStore.merge(neighbour.peerId, { multiaddrs: [multiaddr('/ip4/8.8.8.8/tcp/9')] })
-    await table.add(neighbour.peerId)
-    table.kb.verify = verify
-    expect(await table.find(neighbour.peerId)).toBeDefined()
+    lan.vouch(neighbour.peerId)
+    await lan.node.peerStore.merge(neighbour.peerId, { multiaddrs: [multiaddr('/ip4/8.8.8.8/sctp/9')] })
+    await lan.table.add(neighbour.peerId)
+    expect(await lan.table.find(neighbour.peerId)).toBeDefined()
     const publicPeers = await strangers(
-      lan,
-      [1, 2, 3].map((i) => `/ip4/8.8.${i}.1/tcp/9`)
+      lan.node,
+      [1, 2, 3].map((i) => `/ip4/8.8.${i}.1/sctp/9`)
     )
-    expect(await lan.diversity!.admitted(publicPeers), 'its place taken').toEqual(publicPeers.slice(0, 2))
+    expect(await lan.filter.admitted(publicPeers), 'its place taken').toEqual(publicPeers.slice(0, 2))
     await neighbour.dial(lan.node.getMultiaddrs()[0]!)
     await waitFor(
-      async () => (await lan.diversity!.admitted(publicPeers)).length === publicPeers.length,
+      async () => (await lan.filter.admitted(publicPeers)).length === publicPeers.length,
       'its place in the public range to be freed'
     )
-    expect(await table.find(neighbour.peerId), 'still in the table').toBeDefined()
+    expect(await lan.table.find(neighbour.peerId), 'still in the table').toBeDefined()
   }, 60_000)
 
   it("takes a peer's word for the peers it names only when it is of its own network (an exempt address)", async () => {
@@ -254,6 +315,11 @@ describe('Sybil pressure on the routing table', () => {
         return peerId
       })
     )
+    // And one real peer, which a dial finds where the namer says it is.
+    const real = await kadPeer('127.0.14.1')
+    kadPeers.push(real)
+    await namer.peerStore.merge(real.peerId, { multiaddrs: real.getMultiaddrs() })
+    await namerTable.add(real.peerId)
     // Loopback grouped (FILTER): the namer is on another network, so what it names is dialled first. Loopback
     // exempt (the default): the namer is of this peer's own network, and its word lets them in.
     const wary = await spawnPeer({ listen: ['/ip4/127.0.12.1/tcp/0'], ipDiversity: FILTER })
@@ -269,5 +335,10 @@ describe('Sybil pressure on the routing table', () => {
     )
     expect(madeUpIn(wary)).toBe(0)
     expect(tableOf(wary).has(namer.peerId.toString()), 'the namer itself is in').toBe(true)
+    // The answer was taken, and what it named was dialled: the real peer is in, over a connection the dial opened.
+    const stored = await Promise.all(madeUp.map((p) => wary.node.peerStore.has(p)))
+    expect(stored.every(Boolean), 'the made-up peers were heard of').toBe(true)
+    await waitFor(() => tableOf(wary).has(real.peerId.toString()), 'the real peer to enter through a dial')
+    expect(wary.node.getConnections(real.peerId).length).toBeGreaterThan(0)
   }, 60_000)
 })

@@ -23,12 +23,8 @@ import { checkContactsByConnection } from '../../../src/main/peer/contact-check.
 import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
-import {
-  nearestNamed,
-  TableCrawler,
-  TRUSTED_HEARSAY,
-  type Hearsay
-} from '../../../src/main/peer/table-crawler.ts'
+import { TRUSTED_HEARSAY, type Hearsay } from '../../../src/main/peer/hearsay.ts'
+import { nearestNamed, TableCrawler } from '../../../src/main/peer/table-crawler.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
 /** The crawler's regions: the first 4 bits of a kad id. */
