@@ -44,15 +44,36 @@ export const DEFAULT_IP_DIVERSITY: IpDiversityOptions = {
 
 /** The group of an address ("ip4/203.0/16"), or null when the address is exempt or carries no IP. */
 export function ipGroup(address: Multiaddr, options: IpDiversityOptions): string | null {
-  const [first] = address.getComponents()
-  if (first == null || first.value == null || (first.name !== 'ip4' && first.name !== 'ip6')) return null
-  if (!options.includePrivate && isPrivateIp(first.value) !== false) return null
-  if (first.name === 'ip4') {
-    const bits = first.value.split('.').reduce((n, octet) => (n << 8n) | BigInt(Number(octet)), 0n)
+  const ip = ipOf(address)
+  if (ip == null) return null
+  if (!options.includePrivate && isPrivateIp(ip.value) !== false) return null
+  if (ip.family === 4) {
+    const bits = ip.value.split('.').reduce((n, octet) => (n << 8n) | BigInt(Number(octet)), 0n)
     return `ip4/${prefixOf(bits, 32, options.ipv4Prefix)}/${options.ipv4Prefix}`
   }
+  const bits = expandIpv6(ip.value)
+  // An IPv6 form this cannot read (an embedded IPv4 other than a mapped one) shares one group: never exempt.
+  return bits == null ? 'ip6/unread' : `ip6/${prefixOf(bits, 128, options.ipv6Prefix)}/${options.ipv6Prefix}`
+}
+
+/**
+ * The IP an address starts with, if any. An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, how a dual-stack socket
+ * sees an IPv4 peer) is the IPv4 address it maps: read as IPv6, every IPv4 peer would share one group.
+ */
+function ipOf(address: Multiaddr): { family: 4 | 6; value: string } | null {
+  const [first] = address.getComponents()
+  if (first?.value == null) return null
+  if (first.name === 'ip4') return { family: 4, value: first.value }
+  if (first.name !== 'ip6') return null
+  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(first.value)
+  if (dotted != null) return { family: 4, value: dotted[1]! }
+  // multiaddr writes a mapped address in hex (::ffff:808:808).
   const bits = expandIpv6(first.value)
-  return bits == null ? null : `ip6/${prefixOf(bits, 128, options.ipv6Prefix)}/${options.ipv6Prefix}`
+  if (bits != null && bits >> 32n === 0xffffn) {
+    const octets = [24n, 16n, 8n, 0n].map((shift) => String((bits >> shift) & 0xffn))
+    return { family: 4, value: octets.join('.') }
+  }
+  return { family: 6, value: first.value }
 }
 
 /** Whether an address goes through a relay (its IP is the relay's, not the peer's). */
@@ -126,7 +147,7 @@ export class IpDiversityFilter {
     // connection it opens decides the group before the contact goes into its bucket.
     const verify = table.kb.verify.bind(table.kb)
     table.kb.verify = async (contact, verifyOptions) =>
-      (await verify(contact, verifyOptions)) && this.mayStay(contact.peerId)
+      (await verify(contact, verifyOptions)) && (await this.mayEnter(contact.peerId))
     // Nothing can change for a peer that holds no place and has no grouped connection (every connection of a LAN
     // swarm): that skips the table lookup on each connection and removal.
     const settle = (peerId: PeerId): void => {
@@ -189,9 +210,11 @@ export class IpDiversityFilter {
 
   /** The group of a direct connection open to the peer; null when each is exempt, undefined when there is none. */
   private connectionGroup(peerId: PeerId): string | null | undefined {
+    // A connection whose remote address is a name (dialled by it: secure WebSockets keep their name, see
+    // dns-resolver.ts) says nothing of where the peer is, and counts as none: a name is not a private address.
     const direct = this.node
       .getConnections(peerId)
-      .filter((c) => c.status === 'open' && !relayed(c.remoteAddr))
+      .filter((c) => c.status === 'open' && !relayed(c.remoteAddr) && ipOf(c.remoteAddr) != null)
     if (direct.length === 0) return undefined
     return direct.map((c) => ipGroup(c.remoteAddr, this.options)).find((g) => g != null) ?? null
   }
@@ -236,6 +259,29 @@ export class IpDiversityFilter {
     if (this.adding.has(id)) return
     if (!held) this.release(id)
     else if (!this.mayStay(peerId)) await this.table.remove(peerId).catch(() => {})
+  }
+
+  /**
+   * Whether a contact that passed the contact check may enter. One with a grouped connection, a place, or a vouch is
+   * settled by `mayStay`. One proven some other way, with none of those (a relayed connection, or one that closed
+   * since its dial), is placed by what it announces, as a vouched peer is; without this it would enter holding no
+   * place at all.
+   */
+  private async mayEnter(peerId: PeerId): Promise<boolean> {
+    const id = peerId.toString()
+    if (this.connectionGroup(peerId) !== undefined || this.groupOf.has(id) || this.vouchedFor(peerId)) {
+      return this.mayStay(peerId)
+    }
+    const group = await this.announcedGroup(peerId)
+    // Placed meanwhile (by another add, or a connection that opened).
+    if (this.groupOf.has(id) || this.connectionGroup(peerId) !== undefined) return this.mayStay(peerId)
+    if (group == null) return true
+    if (this.room(group) > 0) {
+      this.take(group, id)
+      return true
+    }
+    this.refused++
+    return false
   }
 
   /**

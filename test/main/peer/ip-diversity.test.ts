@@ -19,6 +19,10 @@ describe('ipGroup', () => {
     expect(group('/ip4/8.8.8.8/tcp/1')).not.toBe(group('/ip4/8.9.4.4/tcp/1'))
     expect(group('/ip6/2606:4700::1/tcp/1')).toBe(group('/ip6/2606:4700:ffff::2/tcp/1'))
     expect(group('/ip6/2606:4700::1/tcp/1')).not.toBe(group('/ip6/2606:4701::1/tcp/1'))
+    // How a dual-stack socket sees an IPv4 peer: grouped as the IPv4 address it maps (exempt when that is private).
+    expect(group('/ip6/::ffff:8.8.8.8/tcp/1')).toBe(group('/ip4/8.8.4.4/tcp/1'))
+    expect(group('/ip6/::ffff:8.8.8.8/tcp/1')).not.toBe(group('/ip6/::ffff:9.9.9.9/tcp/1'))
+    expect(group('/ip6/::ffff:192.168.1.5/tcp/1')).toBeNull()
   })
 
   it('leaves private, loopback and name-only addresses out unless told to include private ones', () => {

@@ -86,7 +86,8 @@ async function filteredKadPeer(
   table: ReturnType<typeof kadRoutingTable>
   vouch: (peerId: PeerId) => void
 }> {
-  const node = await kadPeer(ip)
+  // Keeping private addresses, as ours does (stock drops them, and would not take a loopback peer into its table).
+  const node = await kadPeer(ip, undefined, { peerInfoMapper: passthroughMapper })
   const vouched = new Set<string>()
   const isVouched = (peerId: PeerId): boolean => vouched.has(peerId.toString())
   checkContactsByConnection(
@@ -320,6 +321,15 @@ describe('Sybil pressure on the routing table', () => {
     kadPeers.push(real)
     await namer.peerStore.merge(real.peerId, { multiaddrs: real.getMultiaddrs() })
     await namerTable.add(real.peerId)
+    // And five more in one public range (over SCTP, which no peer here dials): a word taken still passes the filter.
+    const oneRange = await Promise.all(
+      [1, 2, 3, 4, 5].map(async (i) => {
+        const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        await namer.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/8.8.${i}.1/sctp/9`)] })
+        await namerTable.add(peerId)
+        return peerId
+      })
+    )
     // Loopback grouped (FILTER): the namer is on another network, so what it names is dialled first. Loopback
     // exempt (the default): the namer is of this peer's own network, and its word lets them in.
     const wary = await spawnPeer({ listen: ['/ip4/127.0.12.1/tcp/0'], ipDiversity: FILTER })
@@ -335,10 +345,64 @@ describe('Sybil pressure on the routing table', () => {
     )
     expect(madeUpIn(wary)).toBe(0)
     expect(tableOf(wary).has(namer.peerId.toString()), 'the namer itself is in').toBe(true)
+    const oneRangeIn = (peer: SwarmPeer): number =>
+      oneRange.filter((p) => tableOf(peer).has(p.toString())).length
+    expect(trusting.diversity!.refused, 'the namer named them all').toBeGreaterThan(0)
+    expect(oneRangeIn(trusting), 'at most maxPerGroup of one range, on any word').toBe(
+      DEFAULT_IP_DIVERSITY.maxPerGroup
+    )
     // The answer was taken, and what it named was dialled: the real peer is in, over a connection the dial opened.
     const stored = await Promise.all(madeUp.map((p) => wary.node.peerStore.has(p)))
     expect(stored.every(Boolean), 'the made-up peers were heard of').toBe(true)
     await waitFor(() => tableOf(wary).has(real.peerId.toString()), 'the real peer to enter through a dial')
     expect(wary.node.getConnections(real.peerId).length).toBeGreaterThan(0)
+  }, 60_000)
+
+  it('groups a peer dialled by a DNS name by the IP the name resolves to', async () => {
+    // Six peers in one range (127.0.0/24 here), dialled at /dns4/localhost: a connection dialled by name kept the
+    // name as its remote address, and counted as exempt, so all six got in.
+    const byName = await Promise.all([1, 2, 3, 4, 5, 6].map(() => kadPeer('127.0.0.1')))
+    kadPeers.push(...byName)
+    const dialler = await spawnPeer({ listen: ['/ip4/127.0.16.1/tcp/0'], ipDiversity: FILTER })
+    swarmPeers.push(dialler)
+    for (const peer of byName) {
+      const tcpAddress = peer.getMultiaddrs().find((a) => a.toString().includes('/tcp/'))!
+      await dialler.node.dial(multiaddr(tcpAddress.toString().replace('/ip4/127.0.0.1/', '/dns4/localhost/')))
+    }
+    const hosts = byName.flatMap((p) =>
+      dialler.node.getConnections(p.peerId).map((c) => c.remoteAddr.toString())
+    )
+    expect(
+      hosts.every((a) => a.startsWith('/ip4/127.0.0.1/')),
+      hosts.join(' ')
+    ).toBe(true)
+    await waitFor(
+      () =>
+        byName.filter((p) => tableOf(dialler).has(p.peerId.toString())).length + dialler.diversity!.refused >=
+        6,
+      'the filter to decide on all six'
+    )
+    expect(byName.filter((p) => tableOf(dialler).has(p.peerId.toString())).length).toBe(FILTER.maxPerGroup)
+
+    // A node without that resolver (stock libp2p) keeps the name: such a connection says nothing of where the peer
+    // is, so the peer is placed by what it announces, as if unconnected (before, it counted as exempt).
+    const stock = await filteredKadPeer('127.0.17.1', FILTER, shutdown.signal)
+    kadPeers.push(stock.node)
+    for (const peer of byName) {
+      const tcpAddress = peer.getMultiaddrs().find((a) => a.toString().includes('/tcp/'))!
+      await stock.node.dial(multiaddr(tcpAddress.toString().replace('/ip4/127.0.0.1/', '/dns4/localhost/')))
+    }
+    expect(
+      byName.every((p) =>
+        stock.node.getConnections(p.peerId).every((c) => c.remoteAddr.toString().startsWith('/dns4/'))
+      ),
+      'dialled and kept by name'
+    ).toBe(true)
+    await waitFor(
+      () =>
+        byName.filter((p) => tableOf(stock.node).has(p.peerId.toString())).length + stock.filter.refused >= 6,
+      'the filter to decide on all six'
+    )
+    expect(byName.filter((p) => tableOf(stock.node).has(p.peerId.toString())).length).toBe(FILTER.maxPerGroup)
   }, 60_000)
 })

@@ -165,7 +165,12 @@ describe('table crawler', () => {
     expect(expected.size).toBeLessThan(many.length)
     expect(addressless.filter((peer) => crawler.vouches(peer) || held().has(peer.toString()))).toEqual([])
     expect([...held()].filter((id) => id !== hostile!.toString() && !expected.has(id))).toEqual([])
-    // The pure function, on its own: order and count.
+    // The pure function, on its own: order and count, and at most 16 addresses per peer.
+    const manyAddresses = {
+      id: many[0]!,
+      multiaddrs: Array.from({ length: 40 }, (_, i) => multiaddr(`/ip4/127.0.0.1/tcp/${i + 1}`))
+    }
+    expect(nearestNamed([manyAddresses], asked[0]!, 20)[0]!.multiaddrs).toHaveLength(16)
     const key = asked[0]!
     expect(nearestNamed([...many.map(info)].reverse(), key, 3).map((p) => p.id.toString())).toEqual(
       closest(key).slice(0, 3).map(String)
