@@ -1,11 +1,11 @@
 /**
  * An IP-diversity filter for the routing table, after go-libp2p's peerdiversity filter (stock js kad-dht has none).
  *
- * A Sybil attacker can mint identities for free but not addresses: many identities from one address range try to
- * fill an honest peer's table so that its lookups go through them. The filter groups peers by network prefix (/16
- * for IPv4 and /32 for IPv6 by default, as go-libp2p does) and admits at most `maxPerGroup` peers of one group into
- * the table. Private, loopback and link-local addresses are exempt unless `includePrivate` is set: a swarm of robots
- * on one LAN shares one subnet, and filtering it would cripple the swarm.
+ * A Sybil attacker can mint identities for free but not addresses: many identities from one address range try to fill
+ * an honest peer's table so that its lookups go through them. The filter groups peers by network prefix (/16 for IPv4
+ * and /32 for IPv6 by default, as go-libp2p does; DNS names by domain, see `addressGroup`) and admits at most
+ * `maxPerGroup` peers of one group into the table. Private, loopback and link-local addresses are exempt unless
+ * `includePrivate` is set: a swarm of robots on one LAN shares one subnet, and filtering it would cripple the swarm.
  *
  * A peer's group is that of the remote address of its open connection, as in go-libp2p: a peer cannot choose it (an
  * inbound connection comes from where the peer is, an outbound one reached it there), while the addresses it announces
@@ -42,8 +42,20 @@ export const DEFAULT_IP_DIVERSITY: IpDiversityOptions = {
   includePrivate: false
 }
 
-/** The group of an address ("ip4/203.0/16"), or null when the address is exempt or carries no IP. */
-export function ipGroup(address: Multiaddr, options: IpDiversityOptions): string | null {
+/**
+ * The group of an address: "ip4/cb00/16" by its IP's prefix, "name/example.com" by the last two labels of a DNS
+ * name; null when the address is exempt (a private IP, or a name of this network: `localhost`, `.local`, a single
+ * label) or carries neither. A connection dialled by name keeps the name as its remote address (libp2p resolves only
+ * `dnsaddr` before a dial), so a name must be grouped too: exempt, a peer announcing a name per identity would pass
+ * unchecked. Grouped by domain, each group costs an attacker a domain, as each IP group costs a range.
+ */
+export function addressGroup(address: Multiaddr, options: IpDiversityOptions): string | null {
+  const name = nameOf(address)
+  if (name != null) {
+    const labels = name.toLowerCase().replace(/\.$/, '').split('.')
+    if (!options.includePrivate && (labels.length < 2 || LOCAL_NAMES.has(labels.at(-1)!))) return null
+    return `name/${labels.slice(-2).join('.')}`
+  }
   const ip = ipOf(address)
   if (ip == null) return null
   if (!options.includePrivate && isPrivateIp(ip.value) !== false) return null
@@ -52,29 +64,41 @@ export function ipGroup(address: Multiaddr, options: IpDiversityOptions): string
     return `ip4/${prefixOf(bits, 32, options.ipv4Prefix)}/${options.ipv4Prefix}`
   }
   const bits = expandIpv6(ip.value)
-  // An IPv6 form this cannot read (an embedded IPv4 other than a mapped one) shares one group: never exempt.
+  // An IPv6 form this cannot read shares one group: never exempt.
   return bits == null ? 'ip6/unread' : `ip6/${prefixOf(bits, 128, options.ipv6Prefix)}/${options.ipv6Prefix}`
 }
 
+/** Top-level names that only mean something on this machine or its LAN (mDNS, RFC 6761 and 8375). */
+const LOCAL_NAMES = new Set(['localhost', 'local', 'internal', 'lan', 'home', 'arpa'])
+
+/** The DNS name an address starts with, if any. */
+function nameOf(address: Multiaddr): string | null {
+  const [first] = address.getComponents()
+  if (first?.value == null || !['dns', 'dns4', 'dns6', 'dnsaddr'].includes(first.name)) return null
+  return first.value
+}
+
 /**
- * The IP an address starts with, if any. An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, how a dual-stack socket
- * sees an IPv4 peer) is the IPv4 address it maps: read as IPv6, every IPv4 peer would share one group.
+ * The IP an address starts with (after an IPv6 zone), if any. An IPv4-mapped IPv6 address (::ffff:808:808, how a
+ * dual-stack socket sees an IPv4 peer) and a DNS64 one (64:ff9b::/96, how an IPv6-only network reaches one) are
+ * the IPv4 address they carry: read as IPv6, every IPv4 peer would share one group.
  */
 function ipOf(address: Multiaddr): { family: 4 | 6; value: string } | null {
-  const [first] = address.getComponents()
+  const components = address.getComponents()
+  const first = components[0]?.name === 'ip6zone' ? components[1] : components[0]
   if (first?.value == null) return null
   if (first.name === 'ip4') return { family: 4, value: first.value }
   if (first.name !== 'ip6') return null
-  const dotted = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(first.value)
-  if (dotted != null) return { family: 4, value: dotted[1]! }
-  // multiaddr writes a mapped address in hex (::ffff:808:808).
   const bits = expandIpv6(first.value)
-  if (bits != null && bits >> 32n === 0xffffn) {
+  if (bits != null && (bits >> 32n === 0xffffn || bits >> 32n === NAT64_PREFIX)) {
     const octets = [24n, 16n, 8n, 0n].map((shift) => String((bits >> shift) & 0xffn))
     return { family: 4, value: octets.join('.') }
   }
   return { family: 6, value: first.value }
 }
+
+/** 64:ff9b::/96, the well-known NAT64 prefix, as the top 96 bits of an address. */
+const NAT64_PREFIX = 0x64ff9bn << 64n
 
 /** Whether an address goes through a relay (its IP is the relay's, not the peer's). */
 const relayed = (address: Multiaddr): boolean => address.getComponents().some((c) => c.name === 'p2p-circuit')
@@ -186,12 +210,15 @@ export class IpDiversityFilter {
    * (private, loopback or link-local) is one of this peer's own network: the peers it names enter undialled, at
    * every address it gives. Any other peer's word vouches for nobody: the peers it names are dialled before they
    * enter (their announced addresses are the only group the filter would have for them, and those are whatever the
-   * namer wrote), and only at addresses the filter groups: a private address a stranger names is of its network,
-   * not this one's, and dialling names from a stranger's DNS could lead anywhere.
+   * namer wrote), and only at IP addresses the filter groups: a private address a stranger names is of its network,
+   * not this one's, and a name a stranger gives resolves wherever its DNS says (this peer's LAN, say).
    */
   hearsay(namer: PeerId): Hearsay {
     if (this.connectionGroup(namer) === null) return TRUSTED_HEARSAY
-    return { vouches: false, keeps: (address) => ipGroup(address, this.options) != null }
+    return {
+      vouches: false,
+      keeps: (address) => ipOf(address) != null && addressGroup(address, this.options) != null
+    }
   }
 
   /** How many more peers of a group the table may take. */
@@ -210,19 +237,17 @@ export class IpDiversityFilter {
 
   /** The group of a direct connection open to the peer; null when each is exempt, undefined when there is none. */
   private connectionGroup(peerId: PeerId): string | null | undefined {
-    // A connection whose remote address is a name (dialled by it: secure WebSockets keep their name, see
-    // dns-resolver.ts) says nothing of where the peer is, and counts as none: a name is not a private address.
     const direct = this.node
       .getConnections(peerId)
-      .filter((c) => c.status === 'open' && !relayed(c.remoteAddr) && ipOf(c.remoteAddr) != null)
+      .filter((c) => c.status === 'open' && !relayed(c.remoteAddr))
     if (direct.length === 0) return undefined
-    return direct.map((c) => ipGroup(c.remoteAddr, this.options)).find((g) => g != null) ?? null
+    return direct.map((c) => addressGroup(c.remoteAddr, this.options)).find((g) => g != null) ?? null
   }
 
   /** The group of the address a peer announces; null when it announces no filtered address (only private ones, say). */
   private async announcedGroup(peerId: PeerId): Promise<string | null> {
     const peer = await this.node.peerStore.get(peerId).catch(() => null)
-    const groups = (peer?.addresses ?? []).map((a) => ipGroup(a.multiaddr, this.options))
+    const groups = (peer?.addresses ?? []).map((a) => addressGroup(a.multiaddr, this.options))
     return groups.find((g) => g != null) ?? null
   }
 

@@ -11,13 +11,12 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { createLibp2p, dnsaddrResolver, type Libp2p, type Libp2pOptions } from 'libp2p'
+import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import { yamuxWithLiveness } from './connection-liveness.ts'
-import { dnsHostResolver } from './dns-resolver.ts'
 import { IDENTIFY_DELAY_MS, identifyAfterOpen } from './deferred-identify.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
@@ -105,9 +104,7 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
       // A swarm on one LAN (or one machine in tests) opens many connections from the same host at once; the
       // default per-host rate limit of 5/s resets them (seen at ~30 peers on 127.0.0.1).
       inboundConnectionThreshold: Math.max(100, init.maxConnections),
-      maxIncomingPendingConnections: 100,
-      // dnsaddr is libp2p's default; DNS names are dialled at their IPs, which the IP-diversity filter can group.
-      resolvers: { dnsaddr: dnsaddrResolver, dns: dnsHostResolver }
+      maxIncomingPendingConnections: 100
     },
     services: {
       // Run a moment after a connection opens, not with its first request (deferred-identify.ts).

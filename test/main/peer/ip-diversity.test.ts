@@ -6,15 +6,15 @@ import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_IP_DIVERSITY,
   IpDiversityFilter,
-  ipGroup,
+  addressGroup,
   type PeerAddressSource
 } from '../../../src/main/peer/ip-diversity.ts'
 import type { Hearsay } from '../../../src/main/peer/hearsay.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
-describe('ipGroup', () => {
+describe('addressGroup', () => {
   it('groups public IPv4 addresses by /16 and IPv6 by /32', () => {
-    const group = (a: string) => ipGroup(multiaddr(a), DEFAULT_IP_DIVERSITY)
+    const group = (a: string) => addressGroup(multiaddr(a), DEFAULT_IP_DIVERSITY)
     expect(group('/ip4/8.8.8.8/tcp/1')).toBe(group('/ip4/8.8.4.4/udp/2/quic-v1'))
     expect(group('/ip4/8.8.8.8/tcp/1')).not.toBe(group('/ip4/8.9.4.4/tcp/1'))
     expect(group('/ip6/2606:4700::1/tcp/1')).toBe(group('/ip6/2606:4700:ffff::2/tcp/1'))
@@ -23,6 +23,26 @@ describe('ipGroup', () => {
     expect(group('/ip6/::ffff:8.8.8.8/tcp/1')).toBe(group('/ip4/8.8.4.4/tcp/1'))
     expect(group('/ip6/::ffff:8.8.8.8/tcp/1')).not.toBe(group('/ip6/::ffff:9.9.9.9/tcp/1'))
     expect(group('/ip6/::ffff:192.168.1.5/tcp/1')).toBeNull()
+    // And how an IPv6-only network reaches one through NAT64.
+    expect(group('/ip6/64:ff9b::8.8.8.8/tcp/1')).toBe(group('/ip4/8.8.4.4/tcp/1'))
+  })
+
+  it('groups DNS names by their last two labels; names of this machine or LAN are exempt', () => {
+    const group = (a: string) => addressGroup(multiaddr(a), DEFAULT_IP_DIVERSITY)
+    expect(group('/dns4/a.evil.example/tcp/1')).toBe('name/evil.example')
+    expect(group('/dns6/b.c.evil.example/tcp/1/ws')).toBe(group('/dns/EVIL.example./tcp/2'))
+    expect(group('/dns4/evil.example/tcp/1')).not.toBe(group('/dns4/other.example/tcp/1'))
+    for (const a of [
+      '/dns4/robot-3.local/tcp/1',
+      '/dns4/localhost/tcp/1',
+      '/dns4/robot-3/tcp/1',
+      '/dns4/x.home.arpa/tcp/1'
+    ])
+      expect(group(a), a).toBeNull()
+    expect(
+      addressGroup(multiaddr('/dns4/localhost/tcp/1'), { ...DEFAULT_IP_DIVERSITY, includePrivate: true })
+    ).toBe('name/localhost')
+    expect(group('/ip6zone/eth0/ip6/fe80::1/tcp/1'), 'a zoned link-local address').toBeNull()
   })
 
   it('leaves private, loopback and name-only addresses out unless told to include private ones', () => {
@@ -32,13 +52,13 @@ describe('ipGroup', () => {
       '/ip4/10.0.0.1/tcp/1',
       '/dns4/robot.local/tcp/1'
     ])
-      expect(ipGroup(multiaddr(a), DEFAULT_IP_DIVERSITY)).toBeNull()
+      expect(addressGroup(multiaddr(a), DEFAULT_IP_DIVERSITY)).toBeNull()
     const strict = { ...DEFAULT_IP_DIVERSITY, includePrivate: true, ipv4Prefix: 24 }
-    expect(ipGroup(multiaddr('/ip4/127.1.0.1/tcp/1'), strict)).toBe(
-      ipGroup(multiaddr('/ip4/127.1.0.9/tcp/2'), strict)
+    expect(addressGroup(multiaddr('/ip4/127.1.0.1/tcp/1'), strict)).toBe(
+      addressGroup(multiaddr('/ip4/127.1.0.9/tcp/2'), strict)
     )
-    expect(ipGroup(multiaddr('/ip4/127.1.0.1/tcp/1'), strict)).not.toBe(
-      ipGroup(multiaddr('/ip4/127.0.3.1/tcp/1'), strict)
+    expect(addressGroup(multiaddr('/ip4/127.1.0.1/tcp/1'), strict)).not.toBe(
+      addressGroup(multiaddr('/ip4/127.0.3.1/tcp/1'), strict)
     )
   })
 })
@@ -69,6 +89,7 @@ describe("hearsay: how much of a peer's answer the table crawler takes", () => {
         '/ip4/192.168.1.9/tcp/4001',
         '/ip4/127.0.0.1/tcp/4001',
         '/dns4/robot.local/tcp/4001',
+        '/dns4/relay.example.com/tcp/4001',
         '/ip4/9.9.9.9/tcp/4001',
         '/ip6/2606:4700::1/tcp/4001/p2p-circuit'
       ].map((a) => multiaddr(a))
