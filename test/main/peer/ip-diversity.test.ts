@@ -1,7 +1,9 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Connection } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
+import type { Libp2p } from 'libp2p'
+import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_IP_DIVERSITY,
@@ -63,26 +65,61 @@ describe('addressGroup', () => {
   })
 })
 
+/** What the filter reads of a node: its peer store, and connections that come from where `from` says. */
+function fakeSource(node: Libp2p, from: Map<string, string>): PeerAddressSource {
+  return {
+    peerStore: node.peerStore,
+    addEventListener: () => {},
+    getConnections: (peerId) => {
+      const address = peerId == null ? undefined : from.get(peerId.toString())
+      return address == null
+        ? []
+        : [{ status: 'open', remoteAddr: multiaddr(address) } as unknown as Connection]
+    }
+  }
+}
+
+const newPeerId = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+
+describe('IpDiversityFilter at the door', () => {
+  it('places a contact proven alive without a connection it can read (a relayed one) by what it announces', async () => {
+    const node = await kadNode({ ip: '127.0.0.1', protocol: '/swarm-inspector-test/kad/1.0.0' })
+    try {
+      const from = new Map<string, string>()
+      const table = kadRoutingTable(node.services.dht)
+      // The contact check, passed: as for a peer it found connected (here, through a relay).
+      table.kb.verify = async () => true
+      const filter = new IpDiversityFilter(
+        node.services.dht,
+        fakeSource(node, from),
+        DEFAULT_IP_DIVERSITY,
+        () => false
+      )
+      const relayed = await Promise.all([1, 2, 3, 4, 5].map(newPeerId))
+      for (const [i, peerId] of relayed.entries()) {
+        // One public range announced (over SCTP: never dialled), and a connection only through a relay.
+        await node.peerStore.merge(peerId, { multiaddrs: [multiaddr(`/ip4/8.8.${i}.1/sctp/9`)] })
+        from.set(peerId.toString(), `/ip4/9.9.9.9/tcp/1/p2p/${node.peerId.toString()}/p2p-circuit`)
+        await table.add(peerId)
+      }
+      const held = await Promise.all(relayed.map(async (p) => (await table.find(p)) != null))
+      expect(held.filter(Boolean).length).toBe(DEFAULT_IP_DIVERSITY.maxPerGroup)
+      expect(filter.refused).toBe(relayed.length - DEFAULT_IP_DIVERSITY.maxPerGroup)
+    } finally {
+      await node.stop()
+    }
+  })
+})
+
 describe("hearsay: how much of a peer's answer the table crawler takes", () => {
   it('takes the word of a peer connected from an exempt address; of any other, only the addresses it groups', async () => {
     const node = await kadNode({ ip: '127.0.0.1', protocol: '/swarm-inspector-test/kad/1.0.0' })
     try {
       // Where each peer's connection comes from (the filter reads nothing else of them here).
       const from = new Map<string, string>()
-      const source: PeerAddressSource = {
-        peerStore: node.peerStore,
-        addEventListener: () => {},
-        getConnections: (peerId) => {
-          const address = peerId == null ? undefined : from.get(peerId.toString())
-          return address == null
-            ? []
-            : [{ status: 'open', remoteAddr: multiaddr(address) } as unknown as Connection]
-        }
-      }
+      const source = fakeSource(node, from)
       const filter = new IpDiversityFilter(node.services.dht, source, DEFAULT_IP_DIVERSITY, () => false)
-      const [lan, stranger, unconnected] = await Promise.all(
-        [1, 2, 3].map(async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
-      )
+      const [lan, stranger, unconnected] = await Promise.all([1, 2, 3].map(newPeerId))
       from.set(lan!.toString(), '/ip4/192.168.1.7/tcp/4001')
       from.set(stranger!.toString(), '/ip4/8.8.8.8/tcp/4001')
       const named = [
