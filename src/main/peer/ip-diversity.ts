@@ -152,11 +152,7 @@ export class IpDiversityFilter {
       const id = peerId.toString()
       this.adding.set(id, (this.adding.get(id) ?? 0) + 1)
       try {
-        const group = await this.admit(peerId)
-        if (group === false) {
-          this.refused++
-          return
-        }
+        if ((await this.admit(peerId)) === false) return
         await add(peerId, addOptions)
       } finally {
         const left = (this.adding.get(id) ?? 1) - 1
@@ -251,7 +247,7 @@ export class IpDiversityFilter {
     return groups.find((g) => g != null) ?? null
   }
 
-  /** The peer's group when it may join (null: exempt), false when its group is full. */
+  /** The peer's group when it may join (null: exempt), false when its group is full (a refusal, counted). */
   private async admit(peerId: PeerId): Promise<string | null | false> {
     const id = peerId.toString()
     const known = this.groupOf.get(id)
@@ -266,9 +262,7 @@ export class IpDiversityFilter {
     const placed = this.groupOf.get(id)
     if (placed != null) return placed
     if (group == null) return null
-    if (this.room(group) <= 0) return false
-    this.take(group, id)
-    return group
+    return this.claim(group, id) ? group : false
   }
 
   /**
@@ -300,13 +294,7 @@ export class IpDiversityFilter {
     const group = await this.announcedGroup(peerId)
     // Placed meanwhile (by another add, or a connection that opened).
     if (this.groupOf.has(id) || this.connectionGroup(peerId) !== undefined) return this.mayStay(peerId)
-    if (group == null) return true
-    if (this.room(group) > 0) {
-      this.take(group, id)
-      return true
-    }
-    this.refused++
-    return false
+    return group == null || this.claim(group, id)
   }
 
   /**
@@ -319,13 +307,17 @@ export class IpDiversityFilter {
     const group = this.connectionGroup(peerId)
     if (group === undefined || group === this.groupOf.get(id)) return true
     this.release(id)
-    if (group === null) return true
-    if (this.room(group) > 0) {
-      this.take(group, id)
-      return true
+    return group === null || this.claim(group, id)
+  }
+
+  /** Takes a place in `group` for the peer when the group has room; counts a refusal when it has none. */
+  private claim(group: string, id: string): boolean {
+    if (this.room(group) <= 0) {
+      this.refused++
+      return false
     }
-    this.refused++
-    return false
+    this.take(group, id)
+    return true
   }
 
   private take(group: string, id: string): void {

@@ -281,11 +281,13 @@ export function nearestNamed(named: PeerInfo[], key: Uint8Array, k: number): Pee
   const target = kadIdOfKey(key)
   return named
     .filter((info) => info.multiaddrs.length > 0)
-    .map(({ id, multiaddrs }) => ({ id, multiaddrs: multiaddrs.slice(0, ADDRESSES_PER_NAMED_PEER) }))
     .map((info) => ({ info, distance: xor(kadIdOfKey(info.id.toMultihash().bytes), target) }))
     .sort((a, b) => compare(a.distance, b.distance))
     .slice(0, k)
-    .map(({ info }) => info)
+    .map(({ info: { id, multiaddrs } }) => ({
+      id,
+      multiaddrs: multiaddrs.slice(0, ADDRESSES_PER_NAMED_PEER)
+    }))
 }
 
 /** One key per region of the keyspace: a key whose kad id (sha2-256) starts with the region's `bits` bits. */
