@@ -164,7 +164,7 @@ export interface QueryStep {
   log2Distance: number
   /** send: request sent; response: answered (closer peers / record / providers); error: failed. */
   kind: 'send' | 'response' | 'error'
-  /** The disjoint path the step belongs to (-1 for local work). */
+  /** The disjoint path the step belongs to (-1 for local work, and requests outside kad-dht's paths). */
   path: number
   /** For send: the lookup's own round number, when it knows it (one-round lookups); else traces infer it. */
   round?: number

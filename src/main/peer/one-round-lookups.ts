@@ -24,6 +24,7 @@ import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import type { KadNetwork } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 import { LatencySamples } from './latency-samples.ts'
+import { walkToClosest } from './closest-walk.ts'
 
 /** A kad-dht query event, tagged with the round of the lookup it belongs to (for traces). */
 export type RoundEvent = QueryEvent & { round?: number }
@@ -88,6 +89,8 @@ export class OneRoundLookups {
 
   constructor(
     private readonly dht: KadDHT,
+    /** This peer (a walk never asks it). */
+    private readonly self: PeerId,
     /** How requests are sent: over reused streams (dht-request-streams.ts). */
     private readonly network: KadNetwork,
     private readonly datastore: Datastore,
@@ -177,14 +180,14 @@ export class OneRoundLookups {
    * many (known once they are picked), `events` every request's events. With an empty table it is kad-dht's
    * iterative put.
    *
-   * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, its events in
-   * `events`), offer them to the table, and write to the closest of the table's peers and the walk's after that
+   * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, finished
+   * Kademlia's way by closest-walk.ts, its events in `events`), offer them to the table, and write to the closest of the table's peers and the walk's after that
    * (with an empty table and no walked peer the IP-diversity filter admits, kad-dht's iterative put here too, which
    * has no filter: a peer with nothing in its table has no honest peers to prefer anyway). A table that lacks some
    * of the peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
    * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish and
    * a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is the
-   * latency-bound path, and the walk costs 20-40 requests.
+   * latency-bound path, and the walk costs 20-40 requests (up to 3k more when it must be finished).
    */
   putValue(
     dhtKey: Uint8Array,
@@ -195,22 +198,19 @@ export class OneRoundLookups {
     if (!walk) return this.writeToClosest(dhtKey, value, rest)
     let targets = 0
     const walked = async function* (self: OneRoundLookups): AsyncGenerator<RoundEvent> {
-      const named: PeerId[] = []
+      let found: PeerId[] = []
       try {
-        for await (const event of self.dht.getClosestPeers(dhtKey, rest)) {
-          if (event.name === 'FINAL_PEER') named.push(event.peer.id)
-          yield event
-        }
+        found = yield* walkToClosest(dhtKey, { dht: self.dht, self: self.self, signal: rest.signal })
       } catch (err) {
         // A walk that fails still leaves the table's closest to write to; a put that was stopped stops.
         if (rest.signal.aborted) throw err
       }
-      rest.signal.throwIfAborted()
-      // The peers the walk named are offered to the table through its one door (the IP-diversity filter; the
-      // contact check, which passes: the walk has just spoken to them), so it holds the closest peers it lacked.
+      // The k closest peers that answered the walk are offered to the table through its one door (the IP-diversity
+      // filter; the contact check, which passes: the walk has just spoken to them), so it holds the closest peers it
+      // lacked.
       // Bounded: adding to a full bucket pings its oldest contacts first.
       await Promise.race([
-        Promise.allSettled(named.map((peer) => self.table.add(peer, { signal: rest.signal }))),
+        Promise.allSettled(found.map((peer) => self.table.add(peer, { signal: rest.signal }))),
         delay(ROUND_TIMEOUT_MS, rest.signal)
       ])
       rest.signal.throwIfAborted()
@@ -226,7 +226,7 @@ export class OneRoundLookups {
           key,
           count
         )
-      const admitted = await self.admitted(nearestFirst(named))
+      const admitted = await self.admitted(nearestFirst(found))
       rest.signal.throwIfAborted()
       const candidates = nearestFirst([...self.closest(dhtKey, self.k * 2), ...admitted], self.k * 2)
       const put = self.writeToClosest(dhtKey, value, rest, candidates)

@@ -4,7 +4,7 @@
  * raw (not through our validator) so stale and invalid copies are reported, not hidden.
  * The requests go through kad-dht's own network (kad-network.ts).
  */
-import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
+import { MessageType, type QueryEvent } from '@libp2p/kad-dht'
 import type { PeerId } from '@libp2p/interface'
 import type { RecordLimits } from '../../shared/swarm-defaults.ts'
 import type { ReplicaView } from '../../shared/views.ts'
@@ -12,35 +12,27 @@ import { log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import { compareRecords, openRecord, type SignedRecord } from './record-envelope.ts'
 import { kadNetwork } from './kad-network.ts'
+import { walkToClosest, type WalkInit } from './closest-walk.ts'
 
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
-/** The k peers the swarm considers closest to `lookupKey` (a network lookup). */
-export async function closestPeers(
-  dht: KadDHT,
-  lookupKey: Uint8Array,
-  signal?: AbortSignal
-): Promise<PeerId[]> {
-  const found = new Map<string, PeerId>()
-  for await (const event of dht.getClosestPeers(lookupKey, signal != null ? { signal } : {})) {
-    if (event.name === 'FINAL_PEER') found.set(event.peer.id.toString(), event.peer.id)
+/** The k peers the swarm considers closest to `lookupKey` (a network lookup, closest-walk.ts). */
+export async function closestPeers(lookupKey: Uint8Array, walk: WalkInit): Promise<PeerId[]> {
+  const steps = walkToClosest(lookupKey, walk)
+  for (;;) {
+    const step = await steps.next()
+    if (step.done === true) return step.value
   }
-  return [...found.values()]
 }
 
 async function ask(
-  dht: KadDHT,
+  { dht, signal }: WalkInit,
   peer: PeerId,
   type: MessageType,
-  key: Uint8Array,
-  signal?: AbortSignal
+  key: Uint8Array
 ): Promise<QueryEvent | Error> {
   try {
-    for await (const event of kadNetwork(dht).sendRequest(
-      peer,
-      { type, key },
-      { ...(signal != null ? { signal } : {}), path: PATH }
-    )) {
+    for await (const event of kadNetwork(dht).sendRequest(peer, { type, key }, { signal, path: PATH })) {
       if (event.name === 'PEER_RESPONSE') return event
       if (event.name === 'QUERY_ERROR') return event.error
     }
@@ -64,16 +56,15 @@ const place = (
 
 /** Which version of the record each closest peer holds; `newest` is the best valid one among them. */
 export async function checkRecordReplicas(
-  dht: KadDHT,
+  walk: WalkInit,
   dhtKey: Uint8Array,
-  limits: RecordLimits,
-  signal?: AbortSignal
+  limits: RecordLimits
 ): Promise<{ replicas: ReplicaView[]; newest: SignedRecord | null; newestEnvelope: Uint8Array | null }> {
   const target = kadIdOfKey(dhtKey)
-  const peers = await closestPeers(dht, dhtKey, signal)
+  const peers = await closestPeers(dhtKey, walk)
   const answers = await Promise.all(
     peers.map(async (peer) => {
-      const answer = await ask(dht, peer, MessageType.GET_VALUE, dhtKey, signal)
+      const answer = await ask(walk, peer, MessageType.GET_VALUE, dhtKey)
       if (answer instanceof Error) return { peer, error: answer.message }
       if (answer.name !== 'PEER_RESPONSE' || answer.record == null) return { peer }
       try {
@@ -115,17 +106,13 @@ export async function checkRecordReplicas(
 }
 
 /** Which of the closest peers hold provider records for the key, and for whom. */
-export async function checkProviderReplicas(
-  dht: KadDHT,
-  multihash: Uint8Array,
-  signal?: AbortSignal
-): Promise<ReplicaView[]> {
+export async function checkProviderReplicas(walk: WalkInit, multihash: Uint8Array): Promise<ReplicaView[]> {
   const target = kadIdOfKey(multihash)
-  const peers = await closestPeers(dht, multihash, signal)
+  const peers = await closestPeers(multihash, walk)
   return Promise.all(
     peers.map(async (peer): Promise<ReplicaView> => {
       const where = place(peer, target)
-      const answer = await ask(dht, peer, MessageType.GET_PROVIDERS, multihash, signal)
+      const answer = await ask(walk, peer, MessageType.GET_PROVIDERS, multihash)
       if (answer instanceof Error) return { ...where, status: 'unreachable', detail: answer.message }
       const providers = answer.name === 'PEER_RESPONSE' ? answer.providers.map((p) => p.id.toString()) : []
       return { ...where, status: providers.length > 0 ? 'holder' : 'missing', providers }

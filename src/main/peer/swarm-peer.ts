@@ -44,6 +44,7 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { avoidTakenPorts } from './port-conflicts.ts'
 import { parseSwarmKey } from './swarm-key.ts'
 import { checkProviderReplicas, checkRecordReplicas } from './replication-check.ts'
+import type { WalkInit } from './closest-walk.ts'
 import { kadIdOfKey } from './kad-id.ts'
 import { createLibp2pNode, type SwarmLibp2p } from './libp2p-node.ts'
 import { withPeerStoreCache, type PeerStoreCache } from './peer-store-cache.ts'
@@ -180,6 +181,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         : null
     this.lookups = new OneRoundLookups(
       node.services.dht,
+      node.peerId,
       this.requests,
       datastore,
       () => this.crawler.crawled,
@@ -568,14 +570,13 @@ export class SwarmPeer implements PeerServiceHandlers {
         return {
           ...base,
           newest: null,
-          replicas: await checkProviderReplicas(this.node.services.dht, cid.multihash.bytes, signal)
+          replicas: await checkProviderReplicas(this.walkInit(signal), cid.multihash.bytes)
         }
       }
       const { replicas, newest } = await checkRecordReplicas(
-        this.node.services.dht,
+        this.walkInit(signal),
         target.dhtKey,
-        this.settings.limits,
-        signal
+        this.settings.limits
       )
       return {
         ...base,
@@ -591,10 +592,9 @@ export class SwarmPeer implements PeerServiceHandlers {
   repairReplication: PeerServiceHandlers['repairReplication'] = async ({ topic, key }, options) => {
     const target = this.target(topic, key)
     const { newestEnvelope } = await checkRecordReplicas(
-      this.node.services.dht,
+      this.walkInit(this.routingOptions(options).signal),
       target.dhtKey,
-      this.settings.limits,
-      this.routingOptions(options).signal
+      this.settings.limits
     ).catch((err: unknown) => {
       throw lookupFailed('replication check', err, options)
     })
@@ -623,6 +623,11 @@ export class SwarmPeer implements PeerServiceHandlers {
   private routingOptions(options: CallOptions): { signal: AbortSignal } {
     const signals = [this.shutdown.signal, ...(options.signal != null ? [options.signal] : [])]
     return { signal: AbortSignal.any(signals) }
+  }
+
+  /** What a walk to a key's closest peers needs (closest-walk.ts). */
+  private walkInit(signal: AbortSignal): WalkInit {
+    return { dht: this.node.services.dht, self: this.peerId, signal }
   }
 
   /**

@@ -84,8 +84,20 @@ async function expectHeldByAll(publisher: SwarmPeer, key: string, closestIds: st
     absent,
     absentInTable: absent.filter((id) => inTable.has(id)),
     writeStatus: write?.status,
-    sentTo: write?.steps.filter((s) => s.kind === 'send').map((s) => s.peerId),
-    errors: write?.steps.filter((s) => s.kind === 'error').map((s) => `${s.peerId}: ${s.error}`)
+    sentTo: write?.steps.filter((s) => s.kind === 'send').map((s) => `${s.message}: ${s.peerId}`),
+    errors: write?.steps.filter((s) => s.kind === 'error').map((s) => `${s.peerId}: ${s.error}`),
+    named: write?.steps
+      .filter((s) => s.kind === 'response' && s.message === 'FIND_NODE')
+      .map((s) => `${s.peerId} named ${(s.closerPeerIds ?? []).join(',')}`),
+    // Whether the closest peers themselves knew each other: a walk learns of a peer only from their tables.
+    tables: Object.fromEntries(
+      peers
+        .filter((p) => closestIds.includes(p.peerId.toString()))
+        .map((p) => [
+          p.peerId.toString(),
+          [...kadRoutingTable(p.node.services.dht).kb.toIterable()].map((c) => c.peerId.toString())
+        ])
+    )
   })
   expect(absent, report).toEqual([])
 }
@@ -143,5 +155,60 @@ test('a republish writes to the closest peers its walk found even when its table
     expect(closestIds.filter((id) => held.has(id))).toEqual([])
   } finally {
     table.add = add
+  }
+}, 60_000)
+
+test('a republish asks the closest peers its walk heard of even when they are farther than the peers that named them', async () => {
+  // kad-dht's walk asks a named peer only if it is closer to the key than the peer that named it. Here the third
+  // closest peer is known only to the two closest: they name it, it is farther than they are, and kad-dht's walk
+  // ends without it. Kademlia asks it (the k closest peers heard of must all answer), and so must a republish.
+  const publisher = peers[2]!
+  const key = 'named-by-closer'
+  const [first, second, third] = closestTo(publisher, key) as [SwarmPeer, SwarmPeer, SwarmPeer]
+  const knowers = [first, second]
+  const restores: (() => void)[] = []
+  try {
+    for (const peer of peers) {
+      if (peer === third) continue
+      const table = kadRoutingTable(peer.node.services.dht)
+      if (knowers.includes(peer)) {
+        await table.add(third.peerId)
+        continue
+      }
+      // Everyone else forgets the third and will not take it back (as a full bucket would not).
+      const add = table.add
+      table.add = async (peerId, options) => {
+        if (!peerId.equals(third.peerId)) await add.call(table, peerId, options)
+      }
+      restores.push(() => (table.add = add))
+      await forget(peer, [third])
+    }
+    const target = keyTarget(key)
+    const holdsThird = (peer: SwarmPeer): boolean =>
+      kadRoutingTable(peer.node.services.dht)
+        .closestPeers(target, { count: N })
+        .some((p) => p.equals(third.peerId))
+    // The precondition: only the two closest can name the third.
+    const ids = (list: SwarmPeer[]): string[] => list.map((p) => p.peerId.toString())
+    expect(ids(peers.filter((p) => p !== third && holdsThird(p))).sort()).toEqual(ids(knowers).sort())
+
+    const put = await publisher.putRecord({ topic: TOPIC, key, value: utf8.encode('v') }, {})
+    await waitFor(() => publisher.queryTrace(put.queryId)!.status !== 'running', 'the put to end')
+    expect(await holders(key)).not.toContain(third.peerId.toString())
+
+    await publisher.republish()
+    await expectHeldByAll(
+      publisher,
+      key,
+      [first, second, third].map((p) => p.peerId.toString())
+    )
+  } finally {
+    // The tables take the third back, so that a test added after this one starts from whole tables.
+    restores.forEach((restore) => restore())
+    for (const peer of peers)
+      if (peer !== third)
+        await kadRoutingTable(peer.node.services.dht)
+          .add(third.peerId)
+          .catch(() => {})
   }
 }, 60_000)
