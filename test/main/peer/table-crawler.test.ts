@@ -9,7 +9,8 @@
  *   (a hostile peer may name thousands);
  * - the peers named by a peer whose word it does not trust are dialled before they enter, at the addresses kept: a
  *   live one enters, and made-up ones (an address where nothing listens) stay out, or are not even stored when
- *   their address is not kept, where a trusted word lets them all in.
+ *   their address is not kept, where a trusted word lets them all in;
+ * - the peers taken on a trusted word enter first, without waiting behind the dials of the others.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { EventTypes, MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
@@ -17,9 +18,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { compare, xor } from 'uint8arrays'
 import type { Libp2p } from 'libp2p'
+import { createServer, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { PeerId, PeerInfo } from '@libp2p/interface'
-import { checkContactsByConnection } from '../../../src/main/peer/contact-check.ts'
+import { checkContactsByConnection, CONTACT_DIAL_TIMEOUT_MS } from '../../../src/main/peer/contact-check.ts'
 import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
@@ -87,7 +89,7 @@ async function crawlerOf(
   node: Libp2p<{ dht: KadDHT }>,
   network: KadNetwork,
   linked: PeerId[],
-  hearsay: Hearsay
+  hearsay: Hearsay | ((namer: PeerId) => Hearsay)
 ): Promise<{ crawler: TableCrawler; held: () => Set<string> }> {
   const isLinked = (peer: PeerId): boolean => linked.some((l) => l.equals(peer))
   const stop = new AbortController()
@@ -100,7 +102,7 @@ async function crawlerOf(
     stop.signal,
     3_600_000,
     isLinked,
-    () => hearsay
+    typeof hearsay === 'function' ? hearsay : () => hearsay
   )
   checkContactsByConnection(
     node.services.dht,
@@ -219,5 +221,44 @@ describe('table crawler', () => {
     expect(await stored(wary.node), 'no address kept: not stored, not dialled').toBe(0)
     expect(count(trusting.held, madeUp)).toBe(madeUp.length)
     expect(trusting.vouched).toBe(live.length + madeUp.length)
+  }, 30_000)
+
+  it('adds the peers taken on a trusted word before it dials the others, so they do not wait behind those dials', async () => {
+    // A listener that accepts connections and never answers: a dial to it hangs until the contact check gives up.
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as { port: number }
+    try {
+      const node = await dhtNode()
+      const [trusted, stranger] = (await peerIds(2)) as [PeerId, PeerId]
+      const vouched = await peerIds(5)
+      const hanging = await peerIds(4)
+      const at = (id: PeerId): PeerInfo => ({ id, multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] })
+      const { network } = madeUpNetwork((to) => (to.equals(trusted) ? vouched.map(info) : hanging.map(at)))
+      const { crawler, held } = await crawlerOf(node, network, [trusted, stranger], (namer) =>
+        namer.equals(trusted) ? TRUSTED_HEARSAY : { vouches: false, keeps: () => true }
+      )
+      let crawlEnded: number | null = null
+      const crawl = crawler.crawl().then(() => (crawlEnded = performance.now()))
+      let allVouchedIn: number | null = null
+      while (crawlEnded == null && allVouchedIn == null) {
+        if (vouched.every((p) => held().has(p.toString()))) allVouchedIn = performance.now()
+        else await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      await crawl
+      console.log(
+        `[crawler] vouched-for peers all in ${allVouchedIn != null ? (crawlEnded! - allVouchedIn).toFixed(0) : '-'} ms ` +
+          'before the crawl ended (its dials to a listener that never answers ran out)'
+      )
+      expect(allVouchedIn, 'the vouched-for peers entered before the crawl ended').not.toBeNull()
+      // Added after them, the vouched-for peers would have waited for the hanging dials (5 s each, at once).
+      expect(crawlEnded! - allVouchedIn!).toBeGreaterThan(CONTACT_DIAL_TIMEOUT_MS / 2)
+      expect(sockets.length, 'the others were dialled').toBeGreaterThan(0)
+      expect(hanging.filter((p) => held().has(p.toString()))).toEqual([])
+    } finally {
+      sockets.forEach((socket) => socket.destroy())
+      silent.close()
+    }
   }, 30_000)
 })
