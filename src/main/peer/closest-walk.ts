@@ -19,11 +19,11 @@ import { kadRoutingTable } from './routing-table-view.ts'
 /**
  * Passes that finish kad-dht's walk: each asks the unasked peers closer than the k-th that answered, and a pass is
  * needed only when the one before heard of closer peers still. Bounded, since answers may name peers that never
- * answer: at most k requests a pass, so 3k requests and about 9 s (REQUEST_TIMEOUT_MS each pass) at worst.
+ * answer: at most k requests a pass, so 3k requests and about 15 s (REQUEST_TIMEOUT_MS each pass) at worst.
  */
 const FINISH_PASSES = 3
-/** How long one request of those passes may take (a get's round waits as long). */
-const REQUEST_TIMEOUT_MS = 3_000
+/** How long one request of those passes may take: kad-dht's walk gives a request at least as long. */
+const REQUEST_TIMEOUT_MS = 5_000
 /** Outside kad-dht's disjoint paths (numbered from 0), as the replication check's requests are. */
 const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
@@ -78,14 +78,21 @@ export async function* walkToClosest(
   return frontier.closest()
 }
 
+/** A peer an answer named, and the peers whose answers named it. */
+interface Heard {
+  peerId: PeerId
+  kadId: Uint8Array
+  namers: Set<string>
+}
+
 /**
  * What a walk has learnt: the peers that answered, the peers the answers named (and who named them), the peers
  * asked or failed.
  */
 export class WalkFrontier {
   private readonly answered = new Map<string, PeerId>()
-  /** Each peer heard of, with the first peer that named it. */
-  private readonly heard = new Map<string, { peerId: PeerId; kadId: Uint8Array; namer: string }>()
+  /** Each peer heard of, with the peers that named it. */
+  private readonly heard = new Map<string, Heard>()
   private readonly failed = new Set<string>()
   private readonly asked = new Set<string>()
   private readonly target: Uint8Array
@@ -107,7 +114,9 @@ export class WalkFrontier {
       this.answered.set(namer, event.from)
       for (const peerId of this.nearestNamed(event.closer)) {
         const id = peerId.toString()
-        if (!this.heard.has(id)) this.heard.set(id, { peerId, kadId: kadIdOfPeer(peerId), namer })
+        const heard = this.heard.get(id)
+        if (heard != null) heard.namers.add(namer)
+        else this.heard.set(id, { peerId, kadId: kadIdOfPeer(peerId), namers: new Set([namer]) })
       }
     }
   }
@@ -125,9 +134,13 @@ export class WalkFrontier {
 
   /**
    * The peers heard of and not yet asked that are closer to the key than the k-th closest peer that answered (any
-   * of them while fewer than k have answered), nearest first, at most k, and at most half of them named by any one
-   * peer: a walk has ended Kademlia's way when this is empty. A peer asked whose request is still under way counts
-   * as asked. The cap per namer keeps one answer full of made-up peers near the key from taking a whole pass.
+   * of them while fewer than k have answered), at most k, nearest first: a walk has ended Kademlia's way when this
+   * is empty. A peer asked whose request is still under way counts as asked.
+   *
+   * The k places are shared among the peers that named them, in turns: each namer's nearest peer not yet taken, one
+   * namer after another (the namer of the nearest first), and at most half of the k for any one namer. Taken
+   * nearest first overall, one answer full of made-up peers near the key would fill a pass, and two answers every
+   * pass; shared, each answer that named a candidate gets its turn.
    */
   next(): PeerId[] {
     const kth = this.closest()[this.k - 1]
@@ -138,17 +151,24 @@ export class WalkFrontier {
       .map(([, entry]) => entry)
       .filter((entry) => bound == null || nearer(entry.kadId, bound) < 0)
       .sort((a, b) => nearer(a.kadId, b.kadId))
-    const perNamer = Math.ceil(this.k / 2)
-    const taken = new Map<string, number>()
-    const next: PeerId[] = []
-    for (const { peerId, namer } of unasked) {
-      if (next.length === this.k) break
-      const count = taken.get(namer) ?? 0
-      if (count >= perNamer) continue
-      taken.set(namer, count + 1)
-      next.push(peerId)
+    // Each namer's candidates, nearest first; the namers in the order of their nearest candidate.
+    const byNamer = new Map<string, Heard[]>()
+    for (const entry of unasked) {
+      for (const namer of entry.namers) {
+        const list = byNamer.get(namer)
+        if (list != null) list.push(entry)
+        else byNamer.set(namer, [entry])
+      }
     }
-    return next
+    const taken = new Set<Heard>()
+    for (let turn = 0; turn < Math.ceil(this.k / 2); turn++) {
+      for (const candidates of byNamer.values()) {
+        if (taken.size === this.k) break
+        const pick = candidates.find((entry) => !taken.has(entry))
+        if (pick != null) taken.add(pick)
+      }
+    }
+    return [...taken].sort((a, b) => nearer(a.kadId, b.kadId)).map((entry) => entry.peerId)
   }
 
   /** The k closest peers to the key that answered, nearest first: the walk's result. */

@@ -181,13 +181,14 @@ export class OneRoundLookups {
    * iterative put.
    *
    * `walk`: first ask the swarm which peers are closest to the key (kad-dht's iterative FIND_NODE walk, finished
-   * Kademlia's way by closest-walk.ts, its events in `events`), offer them to the table, and write to the closest of the table's peers and the walk's after that
-   * (with an empty table and no walked peer the IP-diversity filter admits, kad-dht's iterative put here too, which
-   * has no filter: a peer with nothing in its table has no honest peers to prefer anyway). A table that lacks some
-   * of the peers closest to the key (one still filling, or missing peers that joined since its last crawl) puts the
-   * record beside them rather than on them, where a lookup that walks towards the key does not pass; a republish and
-   * a repair, which exist to put the record back where lookups look, walk first. A user's put does not: it is the
-   * latency-bound path, and the walk costs 20-40 requests (up to 3k more when it must be finished).
+   * Kademlia's way by closest-walk.ts, its events in `events`), offer them to the table, and write to the closest of
+   * the table's peers and the walk's after that (with an empty table and no walked peer the IP-diversity filter
+   * admits, kad-dht's iterative put here too, which has no filter: a peer with nothing in its table has no honest
+   * peers to prefer anyway). A table that lacks some of the peers closest to the key (one still filling, or missing
+   * peers that joined since its last crawl) puts the record beside them rather than on them, where a lookup that
+   * walks towards the key does not pass; a republish and a repair, which exist to put the record back where lookups
+   * look, walk first. A user's put does not: it is the latency-bound path, and the walk costs 20-40 requests (up to
+   * 3k more when it must be finished).
    */
   putValue(
     dhtKey: Uint8Array,

@@ -102,4 +102,37 @@ describe('finishing a walk', () => {
     // p[6] and p[7] were past the hostile answer's k nearest; p[0] had no address; this peer is never asked.
     expect(frontier.next()).toEqual([])
   })
+
+  it('shares a pass among the answers that named its peers, so two hostile answers cannot fill it', async () => {
+    // Two hostile answers name four made-up peers each, all nearer the key (p[0..7]) than the real peer an honest
+    // answer names (p[8]). Taken nearest first, two per answer, the two would fill the pass with their own.
+    const p = await peersByDistance(12)
+    const [first, second, honest] = [p[9]!, p[10]!, p[11]!]
+    const self = (await peersByDistance(1))[0]!
+    const frontier = new WalkFrontier(KEY, K, self)
+    frontier.observe(
+      answer(
+        first,
+        p.slice(0, 4).map((id) => info(id))
+      )
+    )
+    frontier.observe(
+      answer(
+        second,
+        p.slice(4, 8).map((id) => info(id))
+      )
+    )
+    frontier.observe(answer(honest, [info(p[8]!)]))
+    expect(names(frontier.next())).toEqual(names([p[0]!, p[1]!, p[4]!, p[8]!]))
+    // A peer named by an honest answer as well is not charged to the hostile one that named it first.
+    const again = new WalkFrontier(KEY, K, self)
+    again.observe(
+      answer(
+        first,
+        [...p.slice(0, 3), p[8]!].map((id) => info(id))
+      )
+    )
+    again.observe(answer(honest, [info(p[8]!)]))
+    expect(names(again.next())).toEqual(names([p[0]!, p[1]!, p[8]!]))
+  })
 })

@@ -240,7 +240,8 @@ describe('table crawler', () => {
         namer.equals(trusted) ? TRUSTED_HEARSAY : { vouches: false, keeps: () => true }
       )
       let crawlEnded: number | null = null
-      const crawl = crawler.crawl().then(() => (crawlEnded = performance.now()))
+      // Ended however it ends, so that a failed crawl fails the test rather than leaving the loop below polling.
+      const crawl = crawler.crawl().finally(() => (crawlEnded = performance.now()))
       let allVouchedIn: number | null = null
       while (crawlEnded == null && allVouchedIn == null) {
         if (vouched.every((p) => held().has(p.toString()))) allVouchedIn = performance.now()
