@@ -5,7 +5,7 @@
  * named it. Kademlia asks the closest peers it has heard of until the k closest of them have answered. The two
  * differ when one of the closest peers to a key is known only to peers closer still: they name it, it is farther
  * than they are, and kad-dht's walk ends without asking it. With small buckets that is common (k = 3 in a test
- * swarm: republish-walk.test.ts saw it about one run in eight under load, one of the three closest peers never
+ * swarm: republish-walk.test.ts saw it in 2 runs of 12 under load, one of the three closest peers never
  * written). `walkToClosest` runs kad-dht's walk, then asks the closer peers it heard of and did not ask.
  */
 import type { PeerId, PeerInfo } from '@libp2p/interface'
