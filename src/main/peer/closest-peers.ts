@@ -15,7 +15,9 @@
  * kad-dht's would give; the tests compare the two.
  */
 import type { KadDHT } from '@libp2p/kad-dht'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PeerInfo } from '@libp2p/interface'
+import { compare, xor } from 'uint8arrays'
+import { kadIdOfKey } from './kad-id.ts'
 import { kadRoutingTable, tableContacts } from './routing-table-view.ts'
 
 /** kad-dht's options for `closestPeers`. */
@@ -87,4 +89,28 @@ export function useFastClosestPeers(dht: KadDHT): void {
   const table = kadRoutingTable(dht)
   table.closestPeers = (kadId: Uint8Array, options: ClosestPeersOptions = {}): PeerId[] =>
     closestOf(tableContacts(table), kadId, options.count ?? table.kBucketSize, options.exclude)
+}
+
+/** Addresses kept per named peer (a peer announces its listen addresses, a handful, and its observed ones). */
+const ADDRESSES_PER_NAMED_PEER = 16
+
+/**
+ * What the table crawler and a walk's finishing passes (closest-walk.ts) take from one answer: of the peers named
+ * with an address, the `k` closest to the key asked about, each with at most ADDRESSES_PER_NAMED_PEER addresses. An
+ * honest peer names at most k (kad-dht's answer), each with its few addresses; a hostile one may name tens of
+ * thousands in a 4 MB answer, each of which would cost a peer store write and a door to go through (or one peer with
+ * a hundred thousand addresses), and may name peers without an address, which cannot be dialled from its word. The
+ * kad ids are hashed here, not through kadIdOfPeer's memo, which such an answer would flush.
+ */
+export function nearestNamed(named: PeerInfo[], key: Uint8Array, k: number): PeerInfo[] {
+  const target = kadIdOfKey(key)
+  return named
+    .filter((info) => info.multiaddrs.length > 0)
+    .map((info) => ({ info, distance: xor(kadIdOfKey(info.id.toMultihash().bytes), target) }))
+    .sort((a, b) => compare(a.distance, b.distance))
+    .slice(0, k)
+    .map(({ info: { id, multiaddrs } }) => ({
+      id,
+      multiaddrs: multiaddrs.slice(0, ADDRESSES_PER_NAMED_PEER)
+    }))
 }

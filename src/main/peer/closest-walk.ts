@@ -8,12 +8,12 @@
  * swarm: republish-walk.test.ts saw it in 2 runs of 12 under load, one of the three closest peers never
  * written). `walkToClosest` runs kad-dht's walk, then asks the closer peers it heard of and did not ask.
  */
-import type { PeerId, PeerInfo } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { MessageType, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
 import merge from 'it-merge'
-import { byDistanceTo, closestOf } from './closest-peers.ts'
+import { byDistanceTo, closestOf, nearestNamed } from './closest-peers.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
-import { kadNetwork } from './kad-network.ts'
+import { kadNetwork, OUTSIDE_PATHS } from './kad-network.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /**
@@ -24,8 +24,6 @@ import { kadRoutingTable } from './routing-table-view.ts'
 const FINISH_PASSES = 3
 /** How long one request of those passes may take: kad-dht's walk gives a request at least as long. */
 const REQUEST_TIMEOUT_MS = 5_000
-/** Outside kad-dht's disjoint paths (numbered from 0), as the replication check's requests are. */
-const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
 export interface WalkInit {
   dht: KadDHT
@@ -63,7 +61,7 @@ export async function* walkToClosest(
         network.sendRequest(
           peer,
           { type: MessageType.FIND_NODE, key: dhtKey },
-          { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]), path: PATH }
+          { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]), path: OUTSIDE_PATHS }
         )
       )
       for await (const event of merge(...requests)) {
@@ -98,7 +96,7 @@ export class WalkFrontier {
   private readonly target: Uint8Array
 
   constructor(
-    dhtKey: Uint8Array,
+    private readonly dhtKey: Uint8Array,
     private readonly k: number,
     private readonly self: PeerId
   ) {
@@ -112,24 +110,16 @@ export class WalkFrontier {
     else if (event.name === 'PEER_RESPONSE' && event.messageType === MessageType.FIND_NODE) {
       const namer = event.from.toString()
       this.answered.set(namer, event.from)
-      for (const peerId of this.nearestNamed(event.closer)) {
+      // Of the peers an answer names, the k closest that could be asked: with an address (kad-dht's walk asks no
+      // peer it has no address for, and an honest answer names k peers, each with addresses), and not this peer.
+      const named = event.closer.filter((p) => !p.id.equals(this.self))
+      for (const { id: peerId } of nearestNamed(named, this.dhtKey, this.k)) {
         const id = peerId.toString()
         const heard = this.heard.get(id)
         if (heard != null) heard.namers.add(namer)
         else this.heard.set(id, { peerId, kadId: kadIdOfPeer(peerId), namers: new Set([namer]) })
       }
     }
-  }
-
-  /**
-   * Of the peers an answer names, the k closest to the key that could be asked: not this peer, and with an address
-   * (kad-dht's walk asks no peer it has no address for, and an honest answer names k peers, each with addresses).
-   */
-  private nearestNamed(closer: PeerInfo[]): PeerId[] {
-    const dialable = closer
-      .filter((p) => p.multiaddrs.length > 0 && !p.id.equals(this.self))
-      .map((p) => ({ peerId: p.id, kadId: kadIdOfPeer(p.id) }))
-    return closestOf(dialable, this.target, this.k)
   }
 
   /**

@@ -14,6 +14,9 @@ export interface KadNetwork {
   ): AsyncIterable<QueryEvent>
 }
 
+/** The path of a request sent outside kad-dht's disjoint paths (those are numbered from 0), for traces. */
+export const OUTSIDE_PATHS = { index: -1, queued: 0, running: 0, total: 0 }
+
 export function kadNetwork(dht: KadDHT): KadNetwork {
   const network = (dht as unknown as { network?: Partial<KadNetwork> }).network
   if (typeof network?.sendRequest !== 'function') {

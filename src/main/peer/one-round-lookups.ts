@@ -227,7 +227,8 @@ export class OneRoundLookups {
           key,
           count
         )
-      const admitted = await self.admitted(nearestFirst(found))
+      // `found` is nearest first already (the walk's result).
+      const admitted = await self.admitted(found)
       rest.signal.throwIfAborted()
       const candidates = nearestFirst([...self.closest(dhtKey, self.k * 2), ...admitted], self.k * 2)
       const put = self.writeToClosest(dhtKey, value, rest, candidates)

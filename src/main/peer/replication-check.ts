@@ -11,10 +11,8 @@ import type { ReplicaView } from '../../shared/views.ts'
 import { log2Distance, xorDistanceHex } from '../../shared/kademlia.ts'
 import { kadIdOfKey, kadIdOfPeer } from './kad-id.ts'
 import { compareRecords, openRecord, type SignedRecord } from './record-envelope.ts'
-import { kadNetwork } from './kad-network.ts'
+import { kadNetwork, OUTSIDE_PATHS } from './kad-network.ts'
 import { walkToClosest, type WalkInit } from './closest-walk.ts'
-
-const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
 /** The k peers the swarm considers closest to `lookupKey` (a network lookup, closest-walk.ts). */
 export async function closestPeers(lookupKey: Uint8Array, walk: WalkInit): Promise<PeerId[]> {
@@ -32,7 +30,11 @@ async function ask(
   key: Uint8Array
 ): Promise<QueryEvent | Error> {
   try {
-    for await (const event of kadNetwork(dht).sendRequest(peer, { type, key }, { signal, path: PATH })) {
+    for await (const event of kadNetwork(dht).sendRequest(
+      peer,
+      { type, key },
+      { signal, path: OUTSIDE_PATHS }
+    )) {
       if (event.name === 'PEER_RESPONSE') return event
       if (event.name === 'QUERY_ERROR') return event.error
     }

@@ -26,7 +26,8 @@ import { randomBytes } from 'node:crypto'
 import { compare, xor } from 'uint8arrays'
 import type { Hearsay } from './hearsay.ts'
 import { kadIdOfKey } from './kad-id.ts'
-import type { KadNetwork } from './kad-network.ts'
+import { OUTSIDE_PATHS, type KadNetwork } from './kad-network.ts'
+import { nearestNamed } from './closest-peers.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 /** log2 of the number of keyspace regions asked about per crawl. */
@@ -58,9 +59,6 @@ const PROBE_REGIONS = 4
 const ASK_TIMEOUT_MS = 5_000
 /** How long a peer named in an answer may enter the table on its namer's word. */
 const VOUCH_MS = 60_000
-/** Addresses kept per named peer (a peer announces its listen addresses, a handful, and its observed ones). */
-const ADDRESSES_PER_NAMED_PEER = 16
-const PATH = { index: -1, queued: 0, running: 0, total: 0 }
 
 /** What one crawl did: what the settling schedule decides on. */
 interface CrawlSummary {
@@ -246,7 +244,7 @@ export class TableCrawler {
       for await (const event of this.network.sendRequest(
         peer,
         { type: MessageType.FIND_NODE, key },
-        { signal, path: PATH }
+        { signal, path: OUTSIDE_PATHS }
       )) {
         if (event.name === 'PEER_RESPONSE') {
           const { vouches, keeps } = this.hearsay(peer)
@@ -268,26 +266,6 @@ export class TableCrawler {
     }
     return null
   }
-}
-
-/**
- * What the crawler takes from one answer: of the peers named with an address, the `k` closest to the key asked
- * about, each with at most ADDRESSES_PER_NAMED_PEER addresses. An honest peer names at most k (kad-dht's answer),
- * each with its few addresses; a hostile one may name tens of thousands in a 4 MB answer, each of which would cost a
- * peer store write and a door to go through (or one peer with a hundred thousand addresses), and may name peers
- * without an address, which cannot be dialled from its word.
- */
-export function nearestNamed(named: PeerInfo[], key: Uint8Array, k: number): PeerInfo[] {
-  const target = kadIdOfKey(key)
-  return named
-    .filter((info) => info.multiaddrs.length > 0)
-    .map((info) => ({ info, distance: xor(kadIdOfKey(info.id.toMultihash().bytes), target) }))
-    .sort((a, b) => compare(a.distance, b.distance))
-    .slice(0, k)
-    .map(({ info: { id, multiaddrs } }) => ({
-      id,
-      multiaddrs: multiaddrs.slice(0, ADDRESSES_PER_NAMED_PEER)
-    }))
 }
 
 /** One key per region of the keyspace: a key whose kad id (sha2-256) starts with the region's `bits` bits. */

@@ -26,7 +26,8 @@ import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import { TRUSTED_HEARSAY, type Hearsay } from '../../../src/main/peer/hearsay.ts'
-import { nearestNamed, TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import { TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import { nearestNamed } from '../../../src/main/peer/closest-peers.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
 /** The crawler's regions: the first 4 bits of a kad id. */
