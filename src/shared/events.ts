@@ -14,6 +14,8 @@ export type PeerEvent =
     }
   | { type: 'connection:close'; peerId: string; remoteAddr: string; at: number }
   | { type: 'peer:discovered'; peerId: string; addresses: string[]; at: number }
+  /** A neighbour's clock was read (the routing table shows the skew and round trip). */
+  | { type: 'clock:read'; peerId: string; skewMs: number; rttMs: number; at: number }
   | {
       type: 'record:stored'
       topic: string

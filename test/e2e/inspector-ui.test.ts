@@ -65,6 +65,12 @@ describe('the inspector UI against a live 3-peer swarm', () => {
       .toMatch(/^2 peer/)
     await a.locator('.bucket-head').first().click()
     await a.locator('.peer-table tbody tr').first().waitFor()
+    // Clocks are read once the table is viewed, and each reading's event has the view fetch it: the skew column fills.
+    await expect
+      .poll(() => a.locator('.peer-table tbody tr td:nth-child(6)').first().textContent(), {
+        timeout: 10_000
+      })
+      .toMatch(/ms$/)
     await shot(a, '02-routing-table')
     await shot(c, '03-overview-joined')
     // Swarm profiles: the default one is active; the current swarm can be saved under a name.

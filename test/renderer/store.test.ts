@@ -15,6 +15,18 @@ import { node, record } from '../helpers/fixtures.ts'
 
 const routing: BucketsView = { ownKadId: '00', k: 20, size: 0, buckets: [] }
 
+/** A client answering every view the event bridge loads: this node, an empty table and nothing held. */
+const viewsClient = (socketPath: string | null = null) =>
+  fakeClient({
+    nodeInfo: () => node,
+    routingTable: () => routing,
+    records: () => [],
+    providerRecords: () => ({ provided: [], held: [] }),
+    queries: () => [],
+    settings: () => DEFAULT_SETTINGS,
+    bridgeStatus: () => ({ socketPath, tcp: null, web: null, clients: 0, calls: 0, problems: [] })
+  })
+
 let store: ReturnType<typeof createInspectorStore>
 beforeEach(() => {
   store = createInspectorStore()
@@ -71,22 +83,7 @@ describe('store', () => {
   })
 
   test('the event bridge loads every view, then applies events as they arrive', async () => {
-    const { client, events } = fakeClient({
-      nodeInfo: () => node,
-      routingTable: () => routing,
-      records: () => [],
-      providerRecords: () => ({ provided: [], held: [] }),
-      queries: () => [],
-      settings: () => DEFAULT_SETTINGS,
-      bridgeStatus: () => ({
-        socketPath: '/tmp/bridge.sock',
-        tcp: null,
-        web: null,
-        clients: 0,
-        calls: 0,
-        problems: []
-      })
-    })
+    const { client, events } = viewsClient('/tmp/bridge.sock')
     const stop = startEventBridge(client, store)
     await expect.poll(() => store.getState().link).toBe('live')
     expect(store.getState().node?.peerId).toBe('12D3KooWTest')
@@ -112,6 +109,19 @@ describe('store', () => {
   })
 })
 
+describe('clock readings', () => {
+  test('a reading, taken because the table was viewed, has the table fetched again to show it', async () => {
+    const { client, events, calls } = viewsClient()
+    const stop = startEventBridge(client, store)
+    await expect.poll(() => store.getState().link).toBe('live')
+    const tableFetches = (): number => calls.filter((c) => c.method === 'routingTable').length
+    const fetched = tableFetches()
+    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 1, at: 4 })
+    await expect.poll(tableFetches).toBe(fetched + 1)
+    stop()
+  })
+})
+
 describe('while the window is hidden', () => {
   test('the bridge stops refreshing views and catches up once it is shown again', async () => {
     let hidden = false
@@ -123,15 +133,7 @@ describe('while the window is hidden', () => {
         return () => listeners.delete(l)
       }
     }
-    const { client, events, calls } = fakeClient({
-      nodeInfo: () => node,
-      routingTable: () => ({ ownKadId: '00', k: 20, size: 0, buckets: [] }),
-      records: () => [],
-      providerRecords: () => ({ provided: [], held: [] }),
-      queries: () => [],
-      settings: () => DEFAULT_SETTINGS,
-      bridgeStatus: () => ({ socketPath: null, tcp: null, web: null, clients: 0, calls: 0, problems: [] })
-    })
+    const { client, events, calls } = viewsClient()
     const stop = startEventBridge(client, store, visibility)
     await expect.poll(() => store.getState().link).toBe('live')
     const fetches = () => calls.filter((c) => c.method === 'records').length

@@ -117,6 +117,7 @@ export class RoutingTableView {
   }
 
   async view(): Promise<BucketsView> {
+    this.clocks.watch()
     const connections = new Map<string, Connection>()
     for (const c of this.node.getConnections()) connections.set(c.remotePeer.toString(), c)
     const buckets = new Map<number, RoutingPeerView[]>()

@@ -142,7 +142,9 @@ export class SwarmPeer implements PeerServiceHandlers {
     notes: string[]
   ) {
     this.notes = notes
-    this.clocks = new ClockSkews(node, this.shutdown.signal)
+    this.clocks = new ClockSkews(node, this.shutdown.signal, (peerId, { skewMs, rttMs, at }) =>
+      this.emit({ type: 'clock:read', peerId, skewMs, rttMs, at })
+    )
     this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
     this.bookkeeping = new Bookkeeping(datastore)
     const connected = (peerId: PeerId): boolean =>
@@ -937,7 +939,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     afterOpen(
       this.node,
       () => CLOCK_READ_AFTER_OPEN_MS,
-      (c) => this.clocks.measure(c.remotePeer.toString(), c.remotePeer)
+      (c) => this.clocks.connectionOpened(c.remotePeer)
     )
     this.node.addEventListener('connection:open', ({ detail: c }) =>
       this.emit({

@@ -95,6 +95,10 @@ export function startEventBridge(
         s.adjustConnections(-1)
         refreshSoon('routing')
         break
+      case 'clock:read':
+        // Readings are taken when the table is viewed, so the view just fetched lacks them.
+        refreshSoon('routing')
+        break
       case 'peer:discovered':
         s.peerDiscovered({ peerId: event.peerId, addresses: event.addresses, at: event.at })
         break
