@@ -1,5 +1,5 @@
 /** Plain view objects for renderer tests. */
-import type { NodeInfo, StoredRecordView } from '../../src/shared/views.ts'
+import type { NodeInfo, RoutingPeerView, StoredRecordView } from '../../src/shared/views.ts'
 
 export const node: NodeInfo = {
   peerId: '12D3KooWTest',
@@ -33,4 +33,23 @@ export const record = (topic: string, key: string, value = 'v'): StoredRecordVie
   expiresAt: 3,
   signature: 'valid',
   mine: false
+})
+
+/** A connected routing-table peer; `over` sets any field. */
+export const routingPeer = (peerId: string, over: Partial<RoutingPeerView> = {}): RoutingPeerView => ({
+  peerId,
+  distance: '00',
+  log2Distance: 255,
+  connected: true,
+  addresses: ['/ip4/127.0.0.1/tcp/1'],
+  agent: 'a',
+  protocols: [],
+  latencyMs: 3,
+  addedAt: 0,
+  lastSeen: 0,
+  dhtMode: 'server',
+  clockSkewMs: 12,
+  localAddress: '127.0.0.1:4101',
+  localInterface: 'lo',
+  ...over
 })

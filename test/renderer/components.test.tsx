@@ -9,7 +9,7 @@ import { compactRanges, RoutingView } from '../../src/renderer/src/views/Routing
 import { PutRecordForm } from '../../src/renderer/src/views/RecordForms.tsx'
 import { encodeValue } from '../../src/shared/value-encoding.ts'
 import { fakeClient } from '../helpers/fake-client.ts'
-import { node, record } from '../helpers/fixtures.ts'
+import { node, record, routingPeer } from '../helpers/fixtures.ts'
 
 const initial = useInspector.getState()
 beforeEach(() => useInspector.setState(initial, true))
@@ -80,22 +80,7 @@ describe('PutRecordForm', () => {
 
 describe('RoutingView', () => {
   test('shows non-empty buckets with their fill, expands peers, filters by id, and names empty buckets', () => {
-    const peer = (id: string, d: number) => ({
-      peerId: id,
-      distance: '00',
-      log2Distance: d,
-      connected: true,
-      addresses: ['/ip4/127.0.0.1/tcp/1'],
-      agent: 'a',
-      protocols: [],
-      latencyMs: 3,
-      addedAt: 0,
-      lastSeen: 0,
-      dhtMode: 'server' as const,
-      clockSkewMs: 12,
-      localAddress: '127.0.0.1:4101',
-      localInterface: 'lo'
-    })
+    const peer = (id: string, d: number) => routingPeer(id, { log2Distance: d })
     useInspector.getState().setRouting({
       ownKadId: '00',
       k: 20,

@@ -11,21 +11,21 @@ import { topicsOf } from '../../src/renderer/src/store/slices/records.ts'
 import { DEFAULT_SETTINGS } from '../../src/shared/swarm-settings.ts'
 import type { BucketsView } from '../../src/shared/views.ts'
 import { fakeClient } from '../helpers/fake-client.ts'
-import { node, record } from '../helpers/fixtures.ts'
+import { node, record, routingPeer } from '../helpers/fixtures.ts'
 
 const routing: BucketsView = { ownKadId: '00', k: 20, size: 0, buckets: [] }
 
-/** A client answering every view the event bridge loads: this node, an empty table and nothing held. */
-const viewsClient = (socketPath: string | null = null) =>
-  fakeClient({
-    nodeInfo: () => node,
-    routingTable: () => routing,
-    records: () => [],
-    providerRecords: () => ({ provided: [], held: [] }),
-    queries: () => [],
-    settings: () => DEFAULT_SETTINGS,
-    bridgeStatus: () => ({ socketPath, tcp: null, web: null, clients: 0, calls: 0, problems: [] })
-  })
+/** Answers to every view the event bridge loads: this node, an empty table and nothing held. */
+const viewsAnswers = (socketPath: string | null = null) => ({
+  nodeInfo: () => node,
+  routingTable: () => routing,
+  records: () => [],
+  providerRecords: () => ({ provided: [], held: [] }),
+  queries: () => [],
+  settings: () => DEFAULT_SETTINGS,
+  bridgeStatus: () => ({ socketPath, tcp: null, web: null, clients: 0, calls: 0, problems: [] })
+})
+const viewsClient = (socketPath: string | null = null) => fakeClient(viewsAnswers(socketPath))
 
 let store: ReturnType<typeof createInspectorStore>
 beforeEach(() => {
@@ -110,14 +110,22 @@ describe('store', () => {
 })
 
 describe('clock readings', () => {
-  test('a reading, taken because the table was viewed, has the table fetched again to show it', async () => {
-    const { client, events, calls } = viewsClient()
+  test('a reading taken after the table was fetched is shown in it, without fetching it again', async () => {
+    const peer = (peerId: string) => routingPeer(peerId, { latencyMs: null, clockSkewMs: null })
+    const { client, events, calls } = fakeClient({
+      ...viewsAnswers(),
+      routingTable: () => ({ ...routing, size: 2, buckets: [{ cpl: 0, peers: [peer('P1'), peer('P2')] }] })
+    })
     const stop = startEventBridge(client, store)
     await expect.poll(() => store.getState().link).toBe('live')
-    const tableFetches = (): number => calls.filter((c) => c.method === 'routingTable').length
-    const fetched = tableFetches()
+    const fetches = calls.filter((c) => c.method === 'routingTable').length
     events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 1, at: 4 })
-    await expect.poll(tableFetches).toBe(fetched + 1)
+    const shown = () => store.getState().routing?.buckets[0]?.peers
+    await expect.poll(() => shown()?.[0]?.clockSkewMs).toBe(3)
+    expect(shown()?.[0]?.latencyMs).toBe(1)
+    expect(shown()?.[1]?.clockSkewMs).toBeNull()
+    await new Promise((r) => setTimeout(r, 400))
+    expect(calls.filter((c) => c.method === 'routingTable').length).toBe(fetches)
     stop()
   })
 })

@@ -5,7 +5,7 @@
  * A tiny protocol: the answering peer sends its clock (8 bytes, big-endian ms since the epoch) and closes. The asker
  * takes the round trip's midpoint as the moment the clock was read: skew = theirs - (sent + received) / 2.
  */
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { SwarmLibp2p } from './libp2p-node.ts'
 
 export const CLOCK_PROTOCOL = '/swarm-inspector/clock/1.0.0'
@@ -17,11 +17,16 @@ export const READ_AFTER_OPEN_MS = 1_000
 
 /**
  * How long after the routing table was last viewed new connections still have their clocks read. Readings are only
- * shown there, and a new connection was read from both ends: two streams of 1.2-2.2 ms of CPU each (both sides
- * together), about a tenth of what the connection costs (README, "What each change bought"). A headless peer nobody
- * looks at reads none.
+ * shown there, and every new connection used to be read from both ends (a stream each, 1.2-2.2 ms of CPU per reading,
+ * both sides together; README, "What each change bought"). A headless peer nobody looks at reads none.
  */
 export const WATCHED_FOR_MS = 5 * 60_000
+
+/** How long a view waits for the readings it had to start, so that an API call gets them in its answer. */
+export const VIEW_WAITS_MS = 500
+
+/** How long a peer whose reading failed (other software, without the protocol) is left alone. */
+const FAILED_RETRY_MS = 60_000
 
 export interface ClockReading {
   skewMs: number
@@ -66,58 +71,98 @@ export async function readClock(node: SwarmLibp2p, peer: PeerId, signal: AbortSi
 }
 
 /**
- * Keeps the latest reading per connected peer. A peer is read when the routing table view asks for it and its
- * reading is missing or older than `maxAgeMs`, and when a connection to it opens while the view has been asked for in
- * the last `watchedForMs` (so that the table, refreshed on the connection, shows it), unless its reading is fresh.
+ * Keeps the latest reading per peer. Readings are taken for whoever looks: when the routing table view asks for its
+ * connected peers' (and waits a moment for them), and when a connection to a table peer opens while the view has been
+ * asked for in the last `watchedForMs` (a view fetched then has answered without it; `onReading` reports it). A fresh
+ * reading (under `maxAgeMs`) is not taken again, and a connection is not read until it has been open
+ * READ_AFTER_OPEN_MS, so that the reading does not share the CPU with the connection's first request.
  */
 export class ClockSkews {
   private readonly readings = new Map<string, ClockReading>()
+  private readonly failedAt = new Map<string, number>()
   private readonly pending = new Set<string>()
+  /** performance.now() of the last view: a step of the wall clock must not stretch or end the watch. */
   private watchedAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly node: SwarmLibp2p,
     private readonly signal: AbortSignal,
-    /** Each reading as it comes in (the view that asked for it has already been answered without it). */
+    /** Each reading taken after the view that asked for it had answered (the UI adds it to what it shows). */
     private readonly onReading: (peerId: string, reading: ClockReading) => void = () => {},
     private readonly maxAgeMs = 5 * 60_000,
     private readonly watchedForMs = WATCHED_FOR_MS
   ) {}
 
-  /** The routing table view is being looked at: read new connections' clocks for a while. */
-  watch(): void {
-    this.watchedAt = Date.now()
-  }
-
   get(peerId: string): ClockReading | null {
-    const reading = this.readings.get(peerId) ?? null
-    if (!this.fresh(reading)) this.measure(peerId)
-    return reading
+    return this.readings.get(peerId) ?? null
   }
 
-  /** A connection to `peer` has been open READ_AFTER_OPEN_MS: read its clock if anyone will see it. */
-  connectionOpened(peer: PeerId): void {
-    const peerId = peer.toString()
-    if (Date.now() - this.watchedAt > this.watchedForMs || this.fresh(this.readings.get(peerId))) return
-    this.measure(peerId, peer)
-  }
-
-  private fresh(reading: ClockReading | null | undefined): reading is ClockReading {
-    return reading != null && Date.now() - reading.at <= this.maxAgeMs
-  }
-
-  private measure(peerId: string, peer?: PeerId): void {
-    if (this.pending.has(peerId) || this.signal.aborted) return
-    const connection = this.node.getConnections().find((c) => c.remotePeer.toString() === peerId)
-    const target = peer ?? connection?.remotePeer
-    if (target == null) return
-    this.pending.add(peerId)
-    readClock(this.node, target, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
-      .then((reading) => {
-        this.readings.set(peerId, reading)
-        this.onReading(peerId, reading)
+  /**
+   * The routing table view is being built for these connections: read the ones without a fresh reading that have
+   * been open long enough, waiting up to `waitMs` for them, and read new connections for a while.
+   */
+  async forView(connections: Connection[], waitMs = VIEW_WAITS_MS): Promise<void> {
+    this.watchedAt = performance.now()
+    let answered = false
+    const started: Promise<boolean>[] = []
+    for (const connection of connections) {
+      if (Date.now() - connection.timeline.open < READ_AFTER_OPEN_MS) continue
+      const taking = this.measure(connection.remotePeer)
+      if (taking == null) continue
+      started.push(taking)
+      // One that comes in after the view has answered is reported, as a new connection's is.
+      void taking.then((taken) => {
+        if (taken && answered) this.report(connection.remotePeer)
       })
-      .catch(() => {}) // peers without the protocol (other software) simply have no reading
+    }
+    if (started.length > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.all(started),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
+      ]).finally(() => clearTimeout(timer))
+    }
+    answered = true
+  }
+
+  /** A connection to `peer`, a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */
+  connectionOpened(peer: PeerId): void {
+    if (performance.now() - this.watchedAt > this.watchedForMs) return
+    void this.measure(peer)?.then((taken) => {
+      if (taken) this.report(peer)
+    })
+  }
+
+  private report(peer: PeerId): void {
+    const reading = this.readings.get(peer.toString())
+    if (reading != null) this.onReading(peer.toString(), reading)
+  }
+
+  /** Starts a reading unless one is fresh, under way or failed lately; resolves with whether it was taken. */
+  private measure(peer: PeerId): Promise<boolean> | null {
+    const peerId = peer.toString()
+    const reading = this.readings.get(peerId)
+    const failed = this.failedAt.get(peerId)
+    if (
+      this.signal.aborted ||
+      this.pending.has(peerId) ||
+      (reading != null && Date.now() - reading.at <= this.maxAgeMs) ||
+      (failed != null && performance.now() - failed < FAILED_RETRY_MS)
+    )
+      return null
+    const taking = readClock(this.node, peer, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
+      .then((taken) => {
+        this.readings.set(peerId, taken)
+        this.failedAt.delete(peerId)
+        return true
+      })
+      .catch(() => {
+        // Peers without the protocol (other software) have no reading; nor does a connection that closed meanwhile.
+        if (!this.signal.aborted) this.failedAt.set(peerId, performance.now())
+        return false
+      })
       .finally(() => this.pending.delete(peerId))
+    this.pending.add(peerId)
+    return taking
   }
 }

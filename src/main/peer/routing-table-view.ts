@@ -116,13 +116,20 @@ export class RoutingTableView {
     return commonPrefixLength(this.ownKadId, kadIdOfPeer(peerId))
   }
 
+  /** Whether `peer` is in the routing table (as its add and remove events have it). */
+  holds(peer: PeerId): boolean {
+    return this.addedAt.has(peer.toString())
+  }
+
   async view(): Promise<BucketsView> {
-    this.clocks.watch()
     const connections = new Map<string, Connection>()
     for (const c of this.node.getConnections()) connections.set(c.remotePeer.toString(), c)
+    const entries = [...this.table.kb.toIterable()]
+    // Clocks are read for whoever looks (clock-skew.ts): this view's connected peers, waiting a moment for them.
+    await this.clocks.forView(entries.flatMap((e) => connections.get(e.peerId.toString()) ?? []))
     const buckets = new Map<number, RoutingPeerView[]>()
     let size = 0
-    for (const entry of this.table.kb.toIterable()) {
+    for (const entry of entries) {
       const id = entry.peerId.toString()
       const peer = await this.node.peerStore.get(entry.peerId).catch(() => null)
       const agentBytes = peer?.metadata.get(AGENT)

@@ -939,7 +939,10 @@ export class SwarmPeer implements PeerServiceHandlers {
     afterOpen(
       this.node,
       () => CLOCK_READ_AFTER_OPEN_MS,
-      (c) => this.clocks.connectionOpened(c.remotePeer)
+      (c) => {
+        // Only the routing table shows readings.
+        if (this.routing.holds(c.remotePeer)) this.clocks.connectionOpened(c.remotePeer)
+      }
     )
     this.node.addEventListener('connection:open', ({ detail: c }) =>
       this.emit({

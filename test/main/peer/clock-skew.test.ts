@@ -1,26 +1,21 @@
 /**
  * A neighbour's clock is read over a stream of its own, and only the routing table view shows the reading
- * (clock-skew.ts), so a peer reads clocks when connections open only while that view is being looked at. Here a
- * plain libp2p node answers the clock protocol and counts how often our peer asks: never on a connection opened
- * while nobody has viewed the table (before, on every connection: the first check fails that way), once on the first
- * connection after a view (announced by an event, so that the UI shows it), and not again on a reconnection while
- * that reading is fresh.
+ * (clock-skew.ts), so a peer reads clocks for whoever looks. Two more of our peers join it, each answering the clock
+ * protocol through a handler that counts how often it is asked: a connection opened while nobody has viewed the
+ * table is not read (before, every connection was: the first check fails that way); a view reads its connected
+ * peers and has the readings in its answer; a peer that connects after a view is read once its connection has been
+ * open READ_AFTER_OPEN_MS (not by a view before then), and that reading comes as an event; a reconnection while the
+ * reading is fresh is not read again.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterEach, expect, it } from 'vitest'
 import { answerClock, CLOCK_PROTOCOL, READ_AFTER_OPEN_MS } from '../../../src/main/peer/clock-skew.ts'
+import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import type { PeerEvent } from '../../../src/shared/events.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
-const nodes: Libp2p[] = []
 const peers: SwarmPeer[] = []
 afterEach(async () => {
-  await Promise.all(nodes.splice(0).map((n) => n.stop()))
   await teardown(peers.splice(0))
 })
 
@@ -29,51 +24,65 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Past the moment a new connection's clock would be read, with room for a loaded machine. */
 const PAST_READ_MS = READ_AFTER_OPEN_MS + 2_000
 
-it('reads a new connection’s clock only while the routing table is viewed, and not again while fresh', async () => {
+/** One of our peers whose clock answers are counted: when each was asked for, and how many the asker took. */
+async function countingPeer(): Promise<{ peer: SwarmPeer; asked: number[]; taken: () => number }> {
   const peer = await spawnPeer()
   peers.push(peer)
-  const probe = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  nodes.push(probe)
-  // Asked for a reading, and readings taken: the asker closes the stream once it has read the answer (a reading
-  // cut off, by the hang-ups below, aborts it instead).
-  let asked = 0
+  const asked: number[] = []
   let taken = 0
-  await probe.handle(CLOCK_PROTOCOL, async (stream) => {
-    asked++
+  await peer.node.unhandle(CLOCK_PROTOCOL)
+  await peer.node.handle(CLOCK_PROTOCOL, async (stream) => {
+    asked.push(Date.now())
+    // The asker closes the stream once it has read the answer (a reading cut off aborts it instead).
     stream.addEventListener('close', () => {
       if (stream.status === 'closed') taken++
     })
     await answerClock(stream)
   })
-  const reconnect = async (): Promise<void> => {
-    await probe.hangUp(peer.peerId)
-    await waitFor(() => peer.node.getConnections(probe.peerId).length === 0, 'the connection to close')
-    await probe.dial(peer.node.getMultiaddrs()[0]!)
-  }
+  return { peer, asked, taken: () => taken }
+}
 
-  await probe.dial(peer.node.getMultiaddrs()[0]!)
-  await sleep(PAST_READ_MS)
-  expect(asked).toBe(0)
-
-  const readings: PeerEvent[] = []
-  peer.subscribe((event) => {
-    if (event.type === 'clock:read') readings.push(event)
+it('reads clocks for whoever looks at the routing table, after a connection’s first second, once while fresh', async () => {
+  const reader = await spawnPeer()
+  peers.push(reader)
+  const events: PeerEvent[] = []
+  reader.subscribe((event) => {
+    if (event.type === 'clock:read') events.push(event)
   })
-  await peer.routingTable({}, {})
-  await reconnect()
-  await waitFor(() => taken === 1, 'the clock read on the connection opened after the view', 10_000)
-  // The view that asked was answered without the reading; the event has the UI fetch the table again.
-  await waitFor(() => readings.length === 1, 'the reading’s event')
-  expect(readings[0]).toMatchObject({ peerId: probe.peerId.toString() })
+  const table = kadRoutingTable(reader.node.services.dht)
+  const inTable = (of: SwarmPeer) => async () => (await table.find(of.peerId)) != null
+  const address = reader.node.getMultiaddrs()[0]!
 
-  await reconnect()
+  const first = await countingPeer()
+  await first.peer.node.dial(address)
+  await waitFor(inTable(first.peer), 'the first peer in the reader’s table')
   await sleep(PAST_READ_MS)
-  expect(asked).toBe(1)
-  expect(taken).toBe(1)
-}, 30_000)
+  expect(first.asked).toHaveLength(0)
+
+  // A view reads its connected peers and answers with the readings.
+  const viewed = (await reader.routingTable({}, {})).buckets.flatMap((b) => b.peers)
+  const entry = viewed.find((p) => p.peerId === first.peer.peerId.toString())
+  expect(first.asked).toHaveLength(1)
+  expect(entry?.clockSkewMs).not.toBeNull()
+  expect(entry?.latencyMs).not.toBeNull()
+
+  // A peer that connects after the view is read once its connection is a second old, not by a view before then.
+  const second = await countingPeer()
+  const dialled = Date.now()
+  await second.peer.node.dial(address)
+  await waitFor(inTable(second.peer), 'the second peer in the reader’s table')
+  await reader.routingTable({}, {})
+  await waitFor(() => second.taken() === 1, 'the second peer’s clock read', 10_000)
+  expect(second.asked).toHaveLength(1)
+  expect(second.asked[0]! - dialled).toBeGreaterThanOrEqual(READ_AFTER_OPEN_MS)
+  await waitFor(() => events.length === 1, 'the reading’s event')
+  expect(events[0]).toMatchObject({ peerId: second.peer.peerId.toString() })
+
+  // A reconnection while the reading is fresh is not read again.
+  await first.peer.node.hangUp(reader.peerId)
+  await waitFor(() => reader.node.getConnections(first.peer.peerId).length === 0, 'the connection to close')
+  await first.peer.node.dial(address)
+  await sleep(PAST_READ_MS)
+  expect(first.asked).toHaveLength(1)
+  expect(first.taken() + second.taken()).toBe(2)
+}, 60_000)

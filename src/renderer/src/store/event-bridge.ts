@@ -96,8 +96,7 @@ export function startEventBridge(
         refreshSoon('routing')
         break
       case 'clock:read':
-        // Readings are taken when the table is viewed, so the view just fetched lacks them.
-        refreshSoon('routing')
+        s.clockRead(event)
         break
       case 'peer:discovered':
         s.peerDiscovered({ peerId: event.peerId, addresses: event.addresses, at: event.at })

@@ -9,6 +9,8 @@ export interface RoutingSlice {
   setRouting(view: BucketsView): void
   peerAdded(): void
   peerRemoved(): void
+  /** A neighbour's clock was read after the view was fetched: shown without fetching it again. */
+  clockRead(reading: { peerId: string; skewMs: number; rttMs: number }): void
 }
 
 export const createRoutingSlice: StateCreator<
@@ -21,5 +23,30 @@ export const createRoutingSlice: StateCreator<
   routingSize: 0,
   setRouting: (routing) => set({ routing, routingSize: routing.size }, false, 'routing/set'),
   peerAdded: () => set((s) => ({ routingSize: s.routingSize + 1 }), false, 'routing/add'),
-  peerRemoved: () => set((s) => ({ routingSize: Math.max(0, s.routingSize - 1) }), false, 'routing/remove')
+  peerRemoved: () => set((s) => ({ routingSize: Math.max(0, s.routingSize - 1) }), false, 'routing/remove'),
+  clockRead: ({ peerId, skewMs, rttMs }) =>
+    set(
+      (s) =>
+        s.routing == null
+          ? {}
+          : {
+              routing: {
+                ...s.routing,
+                buckets: s.routing.buckets.map((bucket) =>
+                  bucket.peers.every((p) => p.peerId !== peerId)
+                    ? bucket
+                    : {
+                        ...bucket,
+                        peers: bucket.peers.map((p) =>
+                          p.peerId === peerId
+                            ? { ...p, clockSkewMs: skewMs, latencyMs: p.latencyMs ?? rttMs }
+                            : p
+                        )
+                      }
+                )
+              }
+            },
+      false,
+      'routing/clock'
+    )
 })
