@@ -110,22 +110,37 @@ describe('store', () => {
 })
 
 describe('clock readings', () => {
-  test('a reading taken after the table was fetched is shown in it, without fetching it again', async () => {
-    const peer = (peerId: string) => routingPeer(peerId, { latencyMs: null, clockSkewMs: null })
+  test('a reading is shown in the table without fetching it again, and kept by a later fetch that lacks it', async () => {
+    const peer = (peerId: string, connected = true) =>
+      routingPeer(peerId, { connected, latencyMs: null, clockSkewMs: null })
     const { client, events, calls } = fakeClient({
       ...viewsAnswers(),
-      routingTable: () => ({ ...routing, size: 2, buckets: [{ cpl: 0, peers: [peer('P1'), peer('P2')] }] })
+      // The peer's view lacks the reading: the event and the view's answer travel separately.
+      routingTable: () => ({
+        ...routing,
+        size: 2,
+        buckets: [{ cpl: 0, peers: [peer('P1'), peer('P2', false)] }]
+      })
     })
     const stop = startEventBridge(client, store)
     await expect.poll(() => store.getState().link).toBe('live')
-    const fetches = calls.filter((c) => c.method === 'routingTable').length
-    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 1, at: 4 })
+    const fetches = (): number => calls.filter((c) => c.method === 'routingTable').length
+    const fetched = fetches()
     const shown = () => store.getState().routing?.buckets[0]?.peers
+    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 1, at: 4 })
+    events.push({ type: 'clock:read', peerId: 'P2', skewMs: 5, rttMs: 2, at: 4 })
     await expect.poll(() => shown()?.[0]?.clockSkewMs).toBe(3)
     expect(shown()?.[0]?.latencyMs).toBe(1)
+    // Not connected: the table shows no reading for it.
     expect(shown()?.[1]?.clockSkewMs).toBeNull()
     await new Promise((r) => setTimeout(r, 400))
-    expect(calls.filter((c) => c.method === 'routingTable').length).toBe(fetches)
+    expect(fetches()).toBe(fetched)
+    // A fetch for another reason answers without the reading; the table keeps showing it.
+    events.push({ type: 'routing:add', peerId: 'P3', cpl: 1, at: 5 })
+    await expect.poll(fetches).toBe(fetched + 1)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(shown()?.[0]?.clockSkewMs).toBe(3)
+    expect(shown()?.[1]?.clockSkewMs).toBeNull()
     stop()
   })
 })

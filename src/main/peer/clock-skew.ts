@@ -5,8 +5,7 @@
  * A tiny protocol: the answering peer sends its clock (8 bytes, big-endian ms since the epoch) and closes. The asker
  * takes the round trip's midpoint as the moment the clock was read: skew = theirs - (sent + received) / 2.
  */
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import type { SwarmLibp2p } from './libp2p-node.ts'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 
 export const CLOCK_PROTOCOL = '/swarm-inspector/clock/1.0.0'
 /**
@@ -22,11 +21,11 @@ export const READ_AFTER_OPEN_MS = 1_000
  */
 export const WATCHED_FOR_MS = 5 * 60_000
 
-/** How long a view waits for the readings it had to start, so that an API call gets them in its answer. */
+/** How long a view waits for the readings it needs (started by it or under way), so that an API call gets them. */
 export const VIEW_WAITS_MS = 500
 
-/** How long a peer whose reading failed (other software, without the protocol) is left alone. */
-const FAILED_RETRY_MS = 60_000
+/** How long a peer that does not speak the protocol (other software) is left alone. */
+const UNSUPPORTED_RETRY_MS = 60_000
 
 export interface ClockReading {
   skewMs: number
@@ -46,9 +45,10 @@ export async function answerClock(stream: Stream): Promise<void> {
   await stream.close()
 }
 
-export async function readClock(node: SwarmLibp2p, peer: PeerId, signal: AbortSignal): Promise<ClockReading> {
+/** Reads the clock of the peer at the other end of `connection` (over that connection, not another). */
+export async function readClock(connection: Connection, signal: AbortSignal): Promise<ClockReading> {
   const sent = Date.now()
-  const stream = await node.dialProtocol(peer, CLOCK_PROTOCOL, { signal })
+  const stream = await connection.newStream(CLOCK_PROTOCOL, { signal })
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of stream) {
@@ -70,99 +70,89 @@ export async function readClock(node: SwarmLibp2p, peer: PeerId, signal: AbortSi
   return { skewMs: Math.round(theirs - (sent + received) / 2), rttMs: received - sent, at: received }
 }
 
+/** Whether a connection has been open READ_AFTER_OPEN_MS (a wall clock stepped back since counts as long ago). */
+function openLongEnough(connection: Connection): boolean {
+  const age = Date.now() - (connection.timeline.upgraded ?? connection.timeline.open)
+  return age < 0 || age >= READ_AFTER_OPEN_MS
+}
+
 /**
- * Keeps the latest reading per peer. Readings are taken for whoever looks: when the routing table view asks for its
- * connected peers' (and waits a moment for them), and when a connection to a table peer opens while the view has been
- * asked for in the last `watchedForMs` (a view fetched then has answered without it; `onReading` reports it). A fresh
- * reading (under `maxAgeMs`) is not taken again, and a connection is not read until it has been open
- * READ_AFTER_OPEN_MS, so that the reading does not share the CPU with the connection's first request.
+ * Keeps the latest reading per peer, taken for whoever looks: when the routing table view is built for its connected
+ * peers (the view waits a moment for them), and, while the view has been asked for in the last `watchedForMs`, when a
+ * connection to a table peer has been open READ_AFTER_OPEN_MS (so that the reading does not share the CPU with the
+ * connection's first request, no connection is read sooner). A fresh reading (under `maxAgeMs`) is not taken again.
+ * Every reading taken is reported through `onReading`: a view may have answered without it, or not have started it.
  */
 export class ClockSkews {
-  private readonly readings = new Map<string, ClockReading>()
-  private readonly failedAt = new Map<string, number>()
-  private readonly pending = new Set<string>()
-  /** performance.now() of the last view: a step of the wall clock must not stretch or end the watch. */
+  private readonly readings = new Map<string, { reading: ClockReading; takenAt: number }>()
+  /** When a peer's reading failed because it does not speak the protocol (other software). */
+  private readonly unsupportedAt = new Map<string, number>()
+  private readonly pending = new Map<string, Promise<void>>()
+  /** Times here are performance.now(): a step of the wall clock must not stretch or end a watch or a reading. */
   private watchedAt = Number.NEGATIVE_INFINITY
 
   constructor(
-    private readonly node: SwarmLibp2p,
     private readonly signal: AbortSignal,
-    /** Each reading taken after the view that asked for it had answered (the UI adds it to what it shows). */
     private readonly onReading: (peerId: string, reading: ClockReading) => void = () => {},
     private readonly maxAgeMs = 5 * 60_000,
     private readonly watchedForMs = WATCHED_FOR_MS
   ) {}
 
   get(peerId: string): ClockReading | null {
-    return this.readings.get(peerId) ?? null
+    return this.readings.get(peerId)?.reading ?? null
   }
 
   /**
-   * The routing table view is being built for these connections: read the ones without a fresh reading that have
-   * been open long enough, waiting up to `waitMs` for them, and read new connections for a while.
+   * The routing table view is being built for these connections: read the ones open long enough without a fresh
+   * reading, wait up to `waitMs` for those and for readings already under way, and read new connections for a while.
    */
   async forView(connections: Connection[], waitMs = VIEW_WAITS_MS): Promise<void> {
     this.watchedAt = performance.now()
-    let answered = false
-    const started: Promise<boolean>[] = []
+    const waits: Promise<void>[] = []
     for (const connection of connections) {
-      if (Date.now() - connection.timeline.open < READ_AFTER_OPEN_MS) continue
-      const taking = this.measure(connection.remotePeer)
-      if (taking == null) continue
-      started.push(taking)
-      // One that comes in after the view has answered is reported, as a new connection's is.
-      void taking.then((taken) => {
-        if (taken && answered) this.report(connection.remotePeer)
-      })
+      if (!openLongEnough(connection)) continue
+      const reading = this.measure(connection) ?? this.pending.get(connection.remotePeer.toString())
+      if (reading != null) waits.push(reading)
     }
-    if (started.length > 0) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([
-        Promise.all(started),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
-      ]).finally(() => clearTimeout(timer))
-    }
-    answered = true
+    if (waits.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(waits),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
+    ]).finally(() => clearTimeout(timer))
   }
 
-  /** A connection to `peer`, a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */
-  connectionOpened(peer: PeerId): void {
-    if (performance.now() - this.watchedAt > this.watchedForMs) return
-    void this.measure(peer)?.then((taken) => {
-      if (taken) this.report(peer)
-    })
+  /** `connection`, to a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */
+  connectionOpened(connection: Connection): void {
+    if (performance.now() - this.watchedAt <= this.watchedForMs) this.measure(connection)
   }
 
-  private report(peer: PeerId): void {
-    const reading = this.readings.get(peer.toString())
-    if (reading != null) this.onReading(peer.toString(), reading)
-  }
-
-  /** Starts a reading unless one is fresh, under way or failed lately; resolves with whether it was taken. */
-  private measure(peer: PeerId): Promise<boolean> | null {
-    const peerId = peer.toString()
-    const reading = this.readings.get(peerId)
-    const failed = this.failedAt.get(peerId)
+  /** Starts a reading unless one is fresh or under way, or the peer lacks the protocol; null if none started. */
+  private measure(connection: Connection): Promise<void> | null {
+    const peerId = connection.remotePeer.toString()
+    const held = this.readings.get(peerId)
+    const unsupported = this.unsupportedAt.get(peerId)
     if (
       this.signal.aborted ||
       this.pending.has(peerId) ||
-      (reading != null && Date.now() - reading.at <= this.maxAgeMs) ||
-      (failed != null && performance.now() - failed < FAILED_RETRY_MS)
+      (held != null && performance.now() - held.takenAt <= this.maxAgeMs) ||
+      (unsupported != null && performance.now() - unsupported < UNSUPPORTED_RETRY_MS)
     )
       return null
-    const taking = readClock(this.node, peer, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
-      .then((taken) => {
-        this.readings.set(peerId, taken)
-        this.failedAt.delete(peerId)
-        return true
-      })
-      .catch(() => {
-        // Peers without the protocol (other software) have no reading; nor does a connection that closed meanwhile.
-        if (!this.signal.aborted) this.failedAt.set(peerId, performance.now())
-        return false
-      })
+    const taking = readClock(connection, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
+      .then(
+        (reading) => {
+          this.readings.set(peerId, { reading, takenAt: performance.now() })
+          this.unsupportedAt.delete(peerId)
+          this.onReading(peerId, reading)
+        },
+        (err: Error) => {
+          // Other failures (the connection closed, a stall) are tried again by the next view or connection.
+          if (err.name === 'UnsupportedProtocolError') this.unsupportedAt.set(peerId, performance.now())
+        }
+      )
       .finally(() => this.pending.delete(peerId))
-    this.pending.add(peerId)
+    this.pending.set(peerId, taking)
     return taking
   }
 }

@@ -122,14 +122,18 @@ export class RoutingTableView {
   }
 
   async view(): Promise<BucketsView> {
-    const connections = new Map<string, Connection>()
-    for (const c of this.node.getConnections()) connections.set(c.remotePeer.toString(), c)
-    const entries = [...this.table.kb.toIterable()]
+    const connectionsNow = (): Map<string, Connection> =>
+      new Map(this.node.getConnections().map((c) => [c.remotePeer.toString(), c]))
     // Clocks are read for whoever looks (clock-skew.ts): this view's connected peers, waiting a moment for them.
-    await this.clocks.forView(entries.flatMap((e) => connections.get(e.peerId.toString()) ?? []))
+    // The table and its connections are taken again after that wait, so that the view is of its end.
+    const before = connectionsNow()
+    await this.clocks.forView(
+      [...this.table.kb.toIterable()].flatMap((e) => before.get(e.peerId.toString()) ?? [])
+    )
+    const connections = connectionsNow()
     const buckets = new Map<number, RoutingPeerView[]>()
     let size = 0
-    for (const entry of entries) {
+    for (const entry of this.table.kb.toIterable()) {
       const id = entry.peerId.toString()
       const peer = await this.node.peerStore.get(entry.peerId).catch(() => null)
       const agentBytes = peer?.metadata.get(AGENT)

@@ -142,7 +142,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     notes: string[]
   ) {
     this.notes = notes
-    this.clocks = new ClockSkews(node, this.shutdown.signal, (peerId, { skewMs, rttMs, at }) =>
+    this.clocks = new ClockSkews(this.shutdown.signal, (peerId, { skewMs, rttMs, at }) =>
       this.emit({ type: 'clock:read', peerId, skewMs, rttMs, at })
     )
     this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
@@ -941,7 +941,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       () => CLOCK_READ_AFTER_OPEN_MS,
       (c) => {
         // Only the routing table shows readings.
-        if (this.routing.holds(c.remotePeer)) this.clocks.connectionOpened(c.remotePeer)
+        if (this.routing.holds(c.remotePeer)) this.clocks.connectionOpened(c)
       }
     )
     this.node.addEventListener('connection:open', ({ detail: c }) =>

@@ -27,7 +27,7 @@ export async function loadViews(
 ): Promise<void> {
   const load: Record<ViewPart, () => Promise<void>> = {
     node: async () => store.getState().setNode(await client.nodeInfo({})),
-    routing: async () => store.getState().setRouting(await client.routingTable({})),
+    routing: async () => store.getState().routingLoaded(await client.routingTable({})),
     records: async () => store.getState().setRecords(await client.records({})),
     providers: async () => store.getState().setProviders(await client.providerRecords({})),
     queries: async () => store.getState().setQueries(await client.queries({})),
