@@ -43,6 +43,7 @@ const peer = (i: number, cpl: number): RoutingPeerView => ({
   lastSeen: Date.now(),
   dhtMode: 'server',
   clockSkewMs: (i % 7) - 3,
+  clockReadAt: Date.now(),
   localAddress: '10.0.0.1:4101',
   localInterface: 'eth0'
 })

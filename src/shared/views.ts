@@ -86,6 +86,8 @@ export interface RoutingPeerView {
   dhtMode: 'server' | 'client' | null
   /** Its clock minus ours, ms (null until measured; needs the peer to run swarm-inspector). */
   clockSkewMs: number | null
+  /** When that reading was taken (ms since the epoch, our clock), null without one. */
+  clockReadAt: number | null
   /** Our side of the connection to it: address and network interface (TCP connections; null otherwise). */
   localAddress: string | null
   localInterface: string | null

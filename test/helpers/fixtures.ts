@@ -49,6 +49,7 @@ export const routingPeer = (peerId: string, over: Partial<RoutingPeerView> = {})
   lastSeen: 0,
   dhtMode: 'server',
   clockSkewMs: 12,
+  clockReadAt: 0,
   localAddress: '127.0.0.1:4101',
   localInterface: 'lo',
   ...over

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, test } from 'vitest'
 import { createInspectorStore } from '../../src/renderer/src/store/index.ts'
-import { startEventBridge } from '../../src/renderer/src/store/event-bridge.ts'
+import { loadViews, startEventBridge } from '../../src/renderer/src/store/event-bridge.ts'
 import {
   openSnapshot,
   parseSnapshot,
@@ -110,38 +110,62 @@ describe('store', () => {
 })
 
 describe('clock readings', () => {
-  test('a reading is shown in the table without fetching it again, and kept by a later fetch that lacks it', async () => {
+  test('readings are shown without fetching the table again, and a later fetch with older ones does not undo them', async () => {
     const peer = (peerId: string, connected = true) =>
-      routingPeer(peerId, { connected, latencyMs: null, clockSkewMs: null })
+      routingPeer(peerId, { connected, latencyMs: null, clockSkewMs: null, clockReadAt: null })
+    let answers = 0
     const { client, events, calls } = fakeClient({
       ...viewsAnswers(),
-      // The peer's view lacks the reading: the event and the view's answer travel separately.
-      routingTable: () => ({
-        ...routing,
-        size: 2,
-        buckets: [{ cpl: 0, peers: [peer('P1'), peer('P2', false)] }]
-      })
+      // The second answer has a reading of P1 older than the event's (the event and the answer travel separately).
+      routingTable: () => {
+        answers++
+        const p1 =
+          answers === 1 ? peer('P1') : { ...peer('P1'), clockSkewMs: 40, latencyMs: 9, clockReadAt: 2 }
+        return { ...routing, size: answers, buckets: [{ cpl: 0, peers: [p1, peer('P2', false)] }] }
+      }
     })
     const stop = startEventBridge(client, store)
     await expect.poll(() => store.getState().link).toBe('live')
     const fetches = (): number => calls.filter((c) => c.method === 'routingTable').length
     const fetched = fetches()
     const shown = () => store.getState().routing?.buckets[0]?.peers
-    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 1, at: 4 })
+    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 1, rttMs: 1, at: 3 })
+    events.push({ type: 'clock:read', peerId: 'P1', skewMs: 3, rttMs: 2, at: 4 })
     events.push({ type: 'clock:read', peerId: 'P2', skewMs: 5, rttMs: 2, at: 4 })
     await expect.poll(() => shown()?.[0]?.clockSkewMs).toBe(3)
-    expect(shown()?.[0]?.latencyMs).toBe(1)
+    expect(shown()?.[0]?.latencyMs).toBe(2)
     // Not connected: the table shows no reading for it.
     expect(shown()?.[1]?.clockSkewMs).toBeNull()
     await new Promise((r) => setTimeout(r, 400))
     expect(fetches()).toBe(fetched)
-    // A fetch for another reason answers without the reading; the table keeps showing it.
+    // A fetch for another reason answers with an older reading; the table keeps the newer one.
     events.push({ type: 'routing:add', peerId: 'P3', cpl: 1, at: 5 })
-    await expect.poll(fetches).toBe(fetched + 1)
-    await new Promise((r) => setTimeout(r, 50))
-    expect(shown()?.[0]?.clockSkewMs).toBe(3)
+    await expect.poll(() => store.getState().routing?.size).toBe(2)
+    expect(shown()?.[0]).toMatchObject({ clockSkewMs: 3, latencyMs: 2, clockReadAt: 4 })
     expect(shown()?.[1]?.clockSkewMs).toBeNull()
+    // After a restart of the peer, what its predecessor's events said is forgotten.
+    events.push({ type: 'node:started', peerId: 'P0', at: 6 })
+    await expect.poll(() => store.getState().routing?.size).toBe(3)
+    expect(shown()?.[0]?.clockSkewMs).toBe(40)
     stop()
+  })
+})
+
+describe('a snapshot opened while a view is being fetched', () => {
+  test('keeps what it shows when the fetch answers', async () => {
+    let answer: (view: BucketsView) => void = () => {}
+    const { client } = fakeClient({
+      ...viewsAnswers(),
+      routingTable: () => new Promise<BucketsView>((resolve) => (answer = resolve))
+    })
+    const fetching = loadViews(client, store, ['routing'])
+    const other = createInspectorStore()
+    other.getState().setNode(node)
+    other.getState().setRouting({ ...routing, size: 7 })
+    openSnapshot(store, takeSnapshot(other), 'a.json')
+    answer({ ...routing, size: 99 })
+    await fetching
+    expect(store.getState().routing?.size).toBe(7)
   })
 })
 

@@ -24,8 +24,10 @@ export const WATCHED_FOR_MS = 5 * 60_000
 /** How long a view waits for the readings it needs (started by it or under way), so that an API call gets them. */
 export const VIEW_WAITS_MS = 500
 
-/** How long a peer that does not speak the protocol (other software) is left alone. */
+/** How long a peer is left alone after a failed reading: it does not speak the protocol (other software)... */
 const UNSUPPORTED_RETRY_MS = 60_000
+/** ...or the reading failed otherwise (the connection closed, the peer stalled), so that views do not wait on it. */
+const FAILED_RETRY_MS = 10_000
 
 export interface ClockReading {
   skewMs: number
@@ -49,13 +51,22 @@ export async function answerClock(stream: Stream): Promise<void> {
 export async function readClock(connection: Connection, signal: AbortSignal): Promise<ClockReading> {
   const sent = Date.now()
   const stream = await connection.newStream(CLOCK_PROTOCOL, { signal })
+  // The signal only reaches the protocol's negotiation, and libp2p's streams have no read timeout: a peer that
+  // accepts the protocol and never answers would hold this reading, and every view waiting on it, for good.
+  const abort = (): void => stream.abort(new Error('no clock reading in time'))
+  if (signal.aborted) abort()
+  signal.addEventListener('abort', abort, { once: true })
   const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of stream) {
-    const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
-    chunks.push(bytes)
-    size += bytes.length
-    if (size >= 8) break
+  try {
+    for await (const chunk of stream) {
+      const bytes = chunk instanceof Uint8Array ? chunk : chunk.subarray()
+      chunks.push(bytes)
+      size += bytes.length
+      if (size >= 8) break
+    }
+  } finally {
+    signal.removeEventListener('abort', abort)
   }
   const received = Date.now()
   await stream.close().catch(() => {})
@@ -70,12 +81,6 @@ export async function readClock(connection: Connection, signal: AbortSignal): Pr
   return { skewMs: Math.round(theirs - (sent + received) / 2), rttMs: received - sent, at: received }
 }
 
-/** Whether a connection has been open READ_AFTER_OPEN_MS (a wall clock stepped back since counts as long ago). */
-function openLongEnough(connection: Connection): boolean {
-  const age = Date.now() - (connection.timeline.upgraded ?? connection.timeline.open)
-  return age < 0 || age >= READ_AFTER_OPEN_MS
-}
-
 /**
  * Keeps the latest reading per peer, taken for whoever looks: when the routing table view is built for its connected
  * peers (the view waits a moment for them), and, while the view has been asked for in the last `watchedForMs`, when a
@@ -85,21 +90,44 @@ function openLongEnough(connection: Connection): boolean {
  */
 export class ClockSkews {
   private readonly readings = new Map<string, { reading: ClockReading; takenAt: number }>()
-  /** When a peer's reading failed because it does not speak the protocol (other software). */
-  private readonly unsupportedAt = new Map<string, number>()
+  /** Until when a peer whose reading failed is left alone. */
+  private readonly retryAfter = new Map<string, number>()
   private readonly pending = new Map<string, Promise<void>>()
+  /** When each connection opened (its timeline has only the raw socket's opening, on the wall clock). */
+  private readonly openedAt = new WeakMap<Connection, number>()
   /** Times here are performance.now(): a step of the wall clock must not stretch or end a watch or a reading. */
   private watchedAt = Number.NEGATIVE_INFINITY
 
+  private readonly onReading: (peerId: string, reading: ClockReading) => void
+  private readonly maxAgeMs: number
+  private readonly watchedForMs: number
+  private readonly unsupportedRetryMs: number
+  private readonly failedRetryMs: number
+
   constructor(
     private readonly signal: AbortSignal,
-    private readonly onReading: (peerId: string, reading: ClockReading) => void = () => {},
-    private readonly maxAgeMs = 5 * 60_000,
-    private readonly watchedForMs = WATCHED_FOR_MS
-  ) {}
+    options: {
+      onReading?: (peerId: string, reading: ClockReading) => void
+      maxAgeMs?: number
+      watchedForMs?: number
+      unsupportedRetryMs?: number
+      failedRetryMs?: number
+    } = {}
+  ) {
+    this.onReading = options.onReading ?? (() => {})
+    this.maxAgeMs = options.maxAgeMs ?? 5 * 60_000
+    this.watchedForMs = options.watchedForMs ?? WATCHED_FOR_MS
+    this.unsupportedRetryMs = options.unsupportedRetryMs ?? UNSUPPORTED_RETRY_MS
+    this.failedRetryMs = options.failedRetryMs ?? FAILED_RETRY_MS
+  }
 
   get(peerId: string): ClockReading | null {
     return this.readings.get(peerId)?.reading ?? null
+  }
+
+  /** A connection has just opened (libp2p's `connection:open`). */
+  opened(connection: Connection): void {
+    this.openedAt.set(connection, performance.now())
   }
 
   /**
@@ -110,7 +138,8 @@ export class ClockSkews {
     this.watchedAt = performance.now()
     const waits: Promise<void>[] = []
     for (const connection of connections) {
-      if (!openLongEnough(connection)) continue
+      const openedAt = this.openedAt.get(connection)
+      if (openedAt != null && performance.now() - openedAt < READ_AFTER_OPEN_MS) continue
       const reading = this.measure(connection) ?? this.pending.get(connection.remotePeer.toString())
       if (reading != null) waits.push(reading)
     }
@@ -123,32 +152,31 @@ export class ClockSkews {
   }
 
   /** `connection`, to a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */
-  connectionOpened(connection: Connection): void {
+  settled(connection: Connection): void {
     if (performance.now() - this.watchedAt <= this.watchedForMs) this.measure(connection)
   }
 
-  /** Starts a reading unless one is fresh or under way, or the peer lacks the protocol; null if none started. */
+  /** Starts a reading unless one is fresh or under way, or the peer's last one failed lately; null if none started. */
   private measure(connection: Connection): Promise<void> | null {
     const peerId = connection.remotePeer.toString()
     const held = this.readings.get(peerId)
-    const unsupported = this.unsupportedAt.get(peerId)
     if (
       this.signal.aborted ||
       this.pending.has(peerId) ||
       (held != null && performance.now() - held.takenAt <= this.maxAgeMs) ||
-      (unsupported != null && performance.now() - unsupported < UNSUPPORTED_RETRY_MS)
+      performance.now() < (this.retryAfter.get(peerId) ?? 0)
     )
       return null
     const taking = readClock(connection, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
       .then(
         (reading) => {
           this.readings.set(peerId, { reading, takenAt: performance.now() })
-          this.unsupportedAt.delete(peerId)
+          this.retryAfter.delete(peerId)
           this.onReading(peerId, reading)
         },
         (err: Error) => {
-          // Other failures (the connection closed, a stall) are tried again by the next view or connection.
-          if (err.name === 'UnsupportedProtocolError') this.unsupportedAt.set(peerId, performance.now())
+          const wait = err.name === 'UnsupportedProtocolError' ? this.unsupportedRetryMs : this.failedRetryMs
+          this.retryAfter.set(peerId, performance.now() + wait)
         }
       )
       .finally(() => this.pending.delete(peerId))

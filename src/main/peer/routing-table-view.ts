@@ -159,6 +159,7 @@ export class RoutingTableView {
               ? 'server'
               : 'client',
         clockSkewMs: connection != null ? (this.clocks.get(id)?.skewMs ?? null) : null,
+        clockReadAt: connection != null ? (this.clocks.get(id)?.at ?? null) : null,
         ...local(connection)
       }
       buckets.set(cpl, [...(buckets.get(cpl) ?? []), view])

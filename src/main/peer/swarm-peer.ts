@@ -142,9 +142,10 @@ export class SwarmPeer implements PeerServiceHandlers {
     notes: string[]
   ) {
     this.notes = notes
-    this.clocks = new ClockSkews(this.shutdown.signal, (peerId, { skewMs, rttMs, at }) =>
-      this.emit({ type: 'clock:read', peerId, skewMs, rttMs, at })
-    )
+    this.clocks = new ClockSkews(this.shutdown.signal, {
+      onReading: (peerId, { skewMs, rttMs, at }) =>
+        this.emit({ type: 'clock:read', peerId, skewMs, rttMs, at })
+    })
     this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
     this.bookkeeping = new Bookkeeping(datastore)
     const connected = (peerId: PeerId): boolean =>
@@ -941,9 +942,10 @@ export class SwarmPeer implements PeerServiceHandlers {
       () => CLOCK_READ_AFTER_OPEN_MS,
       (c) => {
         // Only the routing table shows readings.
-        if (this.routing.holds(c.remotePeer)) this.clocks.connectionOpened(c)
+        if (this.routing.holds(c.remotePeer)) this.clocks.settled(c)
       }
     )
+    this.node.addEventListener('connection:open', ({ detail: c }) => this.clocks.opened(c))
     this.node.addEventListener('connection:open', ({ detail: c }) =>
       this.emit({
         type: 'connection:open',

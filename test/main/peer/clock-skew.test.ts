@@ -15,6 +15,7 @@ import {
   ClockSkews,
   CLOCK_PROTOCOL,
   READ_AFTER_OPEN_MS,
+  readClock,
   VIEW_WAITS_MS
 } from '../../../src/main/peer/clock-skew.ts'
 import type { Connection } from '@libp2p/interface'
@@ -100,15 +101,11 @@ it('reads clocks for whoever looks at the routing table, after a connection’s 
   expect(events).toHaveLength(2)
 }, 60_000)
 
-/** A connection whose clock streams fail (or never open) as `open` says, counting them; open `ageMs` ago. */
-async function connectionThat(
-  open: () => Promise<never>,
-  ageMs = 5_000
-): Promise<{ c: Connection; tries: () => number }> {
+/** A connection whose clock streams fail (or never open) as `open` says, counting them. */
+async function connectionThat(open: () => Promise<never>): Promise<{ c: Connection; tries: () => number }> {
   let tries = 0
   const c = {
     remotePeer: peerIdFromPrivateKey(await generateKeyPair('Ed25519')),
-    timeline: { open: Date.now() - ageMs },
     newStream: () => {
       tries++
       return open()
@@ -119,22 +116,23 @@ async function connectionThat(
 
 const failing = (name: string) => () => Promise.reject(Object.assign(new Error(name), { name }))
 
-it('leaves peers without the protocol alone for a while, retries other failures, and waits for a view at most so long', async () => {
+it('leaves a peer alone for a while after a failed reading, longer without the protocol, and holds a view up so long at most', async () => {
   const stop = new AbortController()
-  const clocks = new ClockSkews(stop.signal)
+  const clocks = new ClockSkews(stop.signal, { unsupportedRetryMs: 60_000, failedRetryMs: 200 })
   try {
-    // Other software: asked once, not again by the next view.
+    // Other software: asked once, not again by the next views.
     const other = await connectionThat(failing('UnsupportedProtocolError'))
-    await clocks.forView([other.c])
-    await clocks.forView([other.c])
-    expect(other.tries()).toBe(1)
-    // A connection that failed otherwise (closed, reset) is tried again.
+    // A reading that failed otherwise (the connection closed, a reset): tried again after a short while.
     const reset = await connectionThat(failing('StreamResetError'))
-    await clocks.forView([reset.c])
-    await clocks.forView([reset.c])
-    expect(reset.tries()).toBe(2)
+    await clocks.forView([other.c, reset.c])
+    await clocks.forView([other.c, reset.c])
+    expect([other.tries(), reset.tries()]).toEqual([1, 1])
+    await sleep(300)
+    await clocks.forView([other.c, reset.c])
+    expect([other.tries(), reset.tries()]).toEqual([1, 2])
     // Not in its first second.
-    const young = await connectionThat(failing('StreamResetError'), 100)
+    const young = await connectionThat(failing('StreamResetError'))
+    clocks.opened(young.c)
     await clocks.forView([young.c])
     expect(young.tries()).toBe(0)
     // A reading that never comes holds a view up VIEW_WAITS_MS, no longer; the next view waits for it too.
@@ -150,4 +148,18 @@ it('leaves peers without the protocol alone for a while, retries other failures,
   } finally {
     stop.abort()
   }
+})
+
+it('gives up on a peer that accepts the protocol and never answers, when the reading’s time is up', async () => {
+  const reader = await spawnPeer()
+  const silent = await spawnPeer()
+  peers.push(reader, silent)
+  await silent.node.unhandle(CLOCK_PROTOCOL)
+  await silent.node.handle(CLOCK_PROTOCOL, async (stream) => {
+    await new Promise((resolve) => stream.addEventListener('close', resolve))
+  })
+  const connection = await reader.node.dial(silent.node.getMultiaddrs()[0]!)
+  const started = performance.now()
+  await expect(readClock(connection, AbortSignal.timeout(300))).rejects.toThrow()
+  expect(performance.now() - started).toBeLessThan(3_000)
 })

@@ -5,8 +5,12 @@
  */
 import type { PeerApiClient } from '../../../shared/api-contract.ts'
 import type { PeerEvent } from '../../../shared/events.ts'
-import type { InspectorStore } from './index.ts'
+import type { InspectorState, InspectorStore } from './index.ts'
+import type { ClockReadingSeen } from './slices/routing.ts'
 import { pageVisibility, type Visibility } from './page-visibility.ts'
+
+/** How long `clock:read` events are gathered before the table shows them. */
+const CLOCK_BATCH_MS = 100
 
 export type ViewPart = 'node' | 'routing' | 'records' | 'providers' | 'queries' | 'settings' | 'bridge'
 export const ALL_PARTS: ViewPart[] = [
@@ -25,14 +29,23 @@ export async function loadViews(
   store: InspectorStore,
   parts: ViewPart[]
 ): Promise<void> {
+  // Shows a part once fetched, unless a snapshot was opened meanwhile: that keeps what it shows.
+  const show = async <T>(
+    fetching: Promise<T>,
+    apply: (s: InspectorState, view: T) => void
+  ): Promise<void> => {
+    const view = await fetching
+    const s = store.getState()
+    if (s.snapshot == null) apply(s, view)
+  }
   const load: Record<ViewPart, () => Promise<void>> = {
-    node: async () => store.getState().setNode(await client.nodeInfo({})),
-    routing: async () => store.getState().routingLoaded(await client.routingTable({})),
-    records: async () => store.getState().setRecords(await client.records({})),
-    providers: async () => store.getState().setProviders(await client.providerRecords({})),
-    queries: async () => store.getState().setQueries(await client.queries({})),
-    settings: async () => store.getState().setSettings(await client.settings({})),
-    bridge: async () => store.getState().setBridge(await client.bridgeStatus({}))
+    node: () => show(client.nodeInfo({}), (s, v) => s.setNode(v)),
+    routing: () => show(client.routingTable({}), (s, v) => s.routingLoaded(v)),
+    records: () => show(client.records({}), (s, v) => s.setRecords(v)),
+    providers: () => show(client.providerRecords({}), (s, v) => s.setProviders(v)),
+    queries: () => show(client.queries({}), (s, v) => s.setQueries(v)),
+    settings: () => show(client.settings({}), (s, v) => s.setSettings(v)),
+    bridge: () => show(client.bridgeStatus({}), (s, v) => s.setBridge(v))
   }
   await Promise.all(parts.map((part) => load[part]()))
 }
@@ -75,6 +88,9 @@ export function startEventBridge(
     }
   }
 
+  const clockReadings: ClockReadingSeen[] = []
+  let clockTimer: ReturnType<typeof setTimeout> | undefined
+
   const apply = (event: PeerEvent): void => {
     if (!live()) return
     const s = store.getState()
@@ -96,7 +112,13 @@ export function startEventBridge(
         refreshSoon('routing')
         break
       case 'clock:read':
-        s.clockRead(event)
+        // A view's readings come as a burst of events (hundreds on a first view): shown together.
+        clockReadings.push(event)
+        clockTimer ??= setTimeout(() => {
+          clockTimer = undefined
+          if (live()) store.getState().clocksRead(clockReadings.splice(0))
+          else clockReadings.length = 0
+        }, CLOCK_BATCH_MS)
         break
       case 'peer:discovered':
         s.peerDiscovered({ peerId: event.peerId, addresses: event.addresses, at: event.at })
@@ -120,6 +142,8 @@ export function startEventBridge(
           refreshSoon('records', 'providers', 'node')
         break
       case 'node:started':
+        // Another peer process: the readings seen were of its predecessor's connections.
+        s.clearClocks()
         void refreshAll().catch(() => {})
         break
     }
@@ -134,6 +158,8 @@ export function startEventBridge(
         const events = client.events({}, { signal: stop.signal })[Symbol.asyncIterator]()
         const first = events.next()
         first.catch(() => {}) // handled below, once the views are loaded
+        // The peer may have restarted while the stream was down: its views have the readings it holds now.
+        store.getState().clearClocks()
         await refreshAll()
         store.getState().setLink('live')
         delay = 500
@@ -149,6 +175,7 @@ export function startEventBridge(
 
   return () => {
     for (const t of timers.values()) clearTimeout(t)
+    clearTimeout(clockTimer)
     unwatch()
     stop.abort()
   }

@@ -4,8 +4,11 @@ import type { InspectorState } from '../index.ts'
 
 /** A neighbour's clock reading, as the peer's `clock:read` event gives it. */
 export interface ClockReadingSeen {
+  peerId: string
   skewMs: number
   rttMs: number
+  /** When it was taken (the peer's clock). */
+  at: number
 }
 
 export interface RoutingSlice {
@@ -13,36 +16,46 @@ export interface RoutingSlice {
   /** Peers in the routing table, kept live from routing events between full refreshes. */
   routingSize: number
   /**
-   * The latest clock reading per peer from the live events. A reading may come in before the view that lacks it (the
-   * event and the view's answer travel separately), so a view just loaded takes the readings it lacks from here.
+   * The latest clock reading per peer from the live events. The events and a view's answer travel separately, so a
+   * view may arrive after a reading newer than its own: a view just loaded shows whichever is newer.
    */
   clocks: Record<string, ClockReadingSeen>
   /** Shows a view as it is (a snapshot's, say). */
   setRouting(view: BucketsView): void
-  /** Shows a view just fetched from the live peer, with the clock readings it lacks. */
+  /** Shows a view just fetched from the live peer, with the newer clock readings the events brought. */
   routingLoaded(view: BucketsView): void
   peerAdded(): void
   peerRemoved(): void
-  /** A neighbour's clock was read: shown without fetching the view again. */
-  clockRead(reading: { peerId: string } & ClockReadingSeen): void
+  /** Neighbours' clocks were read: shown without fetching the view again. */
+  clocksRead(readings: ClockReadingSeen[]): void
+  /** Forgets the readings seen (the peer behind the events changed or restarted). */
+  clearClocks(): void
 }
 
-/** The view with each connected peer's skew and latency, where it lacks them, taken from `clocks`. */
-function withClocks(
-  view: BucketsView,
-  clocks: Record<string, ClockReadingSeen>,
-  replace = false
-): BucketsView {
-  const patched = (p: RoutingPeerView): RoutingPeerView => {
+/** The view with each connected peer's clock reading replaced by a newer one from `clocks`; the same view if none. */
+function withClocks(view: BucketsView, clocks: Record<string, ClockReadingSeen>): BucketsView {
+  const newer = (p: RoutingPeerView): ClockReadingSeen | null => {
     const seen = clocks[p.peerId]
-    if (seen == null || !p.connected) return p
-    return {
-      ...p,
-      clockSkewMs: replace ? seen.skewMs : (p.clockSkewMs ?? seen.skewMs),
-      latencyMs: p.latencyMs ?? seen.rttMs
-    }
+    return seen != null && p.connected && seen.at > (p.clockReadAt ?? Number.NEGATIVE_INFINITY) ? seen : null
   }
-  return { ...view, buckets: view.buckets.map((b) => ({ ...b, peers: b.peers.map(patched) })) }
+  if (view.buckets.every((b) => !b.peers.some((p) => newer(p) != null))) return view
+  return {
+    ...view,
+    buckets: view.buckets.map((bucket) =>
+      bucket.peers.some((p) => newer(p) != null)
+        ? {
+            ...bucket,
+            peers: bucket.peers.map((p) => {
+              const seen = newer(p)
+              // The view's latency is the reading's round trip until libp2p measures its own.
+              return seen == null
+                ? p
+                : { ...p, clockSkewMs: seen.skewMs, latencyMs: seen.rttMs, clockReadAt: seen.at }
+            })
+          }
+        : bucket
+    )
+  }
 }
 
 export const createRoutingSlice: StateCreator<
@@ -59,17 +72,19 @@ export const createRoutingSlice: StateCreator<
     set((s) => ({ routing: withClocks(view, s.clocks), routingSize: view.size }), false, 'routing/loaded'),
   peerAdded: () => set((s) => ({ routingSize: s.routingSize + 1 }), false, 'routing/add'),
   peerRemoved: () => set((s) => ({ routingSize: Math.max(0, s.routingSize - 1) }), false, 'routing/remove'),
-  clockRead: ({ peerId, skewMs, rttMs }) =>
+  clocksRead: (readings) =>
     set(
       (s) => {
-        const latest = { [peerId]: { skewMs, rttMs } }
-        // The newest reading replaces the skew shown.
+        const latest: Record<string, ClockReadingSeen> = {}
+        for (const r of readings)
+          if (r.at >= (latest[r.peerId]?.at ?? Number.NEGATIVE_INFINITY)) latest[r.peerId] = r
         return {
           clocks: { ...s.clocks, ...latest },
-          routing: s.routing == null ? null : withClocks(s.routing, latest, true)
+          routing: s.routing == null ? null : withClocks(s.routing, latest)
         }
       },
       false,
-      'routing/clock'
-    )
+      'routing/clocks'
+    ),
+  clearClocks: () => set({ clocks: {} }, false, 'routing/clear-clocks')
 })
