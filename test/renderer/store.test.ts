@@ -75,7 +75,10 @@ describe('store', () => {
     const back = parseSnapshot(text)
     expect(new TextDecoder().decode(back.records[0]!.value)).toBe('{"battery":83}')
     const other = createInspectorStore()
+    other.getState().clocksRead([{ peerId: 'P1', skewMs: 3, rttMs: 1, at: 1 }])
     openSnapshot(other, back, 'from-a-colleague.json')
+    // Live events are not followed while it is open: the readings seen before are forgotten.
+    expect(other.getState().clocks).toEqual({})
     expect(other.getState().snapshot?.name).toBe('from-a-colleague.json')
     expect(other.getState().node?.peerId).toBe('12D3KooWTest')
     expect(() => parseSnapshot('{"format":"something-else"}')).toThrow(/not a swarm-inspector snapshot/)

@@ -90,8 +90,8 @@ export async function readClock(connection: Connection, signal: AbortSignal): Pr
  */
 export class ClockSkews {
   private readonly readings = new Map<string, { reading: ClockReading; takenAt: number }>()
-  /** Until when a peer whose reading failed is left alone. */
-  private readonly retryAfter = new Map<string, number>()
+  /** Until when a peer whose reading failed is left alone, and whether it lacks the protocol. */
+  private readonly retryAfter = new Map<string, { until: number; unsupported: boolean }>()
   private readonly pending = new Map<string, Promise<void>>()
   /** When each connection opened (its timeline has only the raw socket's opening, on the wall clock). */
   private readonly openedAt = new WeakMap<Connection, number>()
@@ -128,6 +128,9 @@ export class ClockSkews {
   /** A connection has just opened (libp2p's `connection:open`). */
   opened(connection: Connection): void {
     this.openedAt.set(connection, performance.now())
+    // A reading that failed on the peer's last connection (it closed, say) need not keep this one from being read.
+    const peerId = connection.remotePeer.toString()
+    if (this.retryAfter.get(peerId)?.unsupported === false) this.retryAfter.delete(peerId)
   }
 
   /**
@@ -164,7 +167,7 @@ export class ClockSkews {
       this.signal.aborted ||
       this.pending.has(peerId) ||
       (held != null && performance.now() - held.takenAt <= this.maxAgeMs) ||
-      performance.now() < (this.retryAfter.get(peerId) ?? 0)
+      performance.now() < (this.retryAfter.get(peerId)?.until ?? 0)
     )
       return null
     const taking = readClock(connection, AbortSignal.any([this.signal, AbortSignal.timeout(5_000)]))
@@ -175,8 +178,9 @@ export class ClockSkews {
           this.onReading(peerId, reading)
         },
         (err: Error) => {
-          const wait = err.name === 'UnsupportedProtocolError' ? this.unsupportedRetryMs : this.failedRetryMs
-          this.retryAfter.set(peerId, performance.now() + wait)
+          const unsupported = err.name === 'UnsupportedProtocolError'
+          const wait = unsupported ? this.unsupportedRetryMs : this.failedRetryMs
+          this.retryAfter.set(peerId, { until: performance.now() + wait, unsupported })
         }
       )
       .finally(() => this.pending.delete(peerId))

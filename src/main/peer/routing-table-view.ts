@@ -148,7 +148,8 @@ export class RoutingTableView {
         addresses: peer?.addresses.map((a) => a.multiaddr.toString()) ?? [],
         agent: agentBytes != null ? new TextDecoder().decode(agentBytes) : null,
         protocols: peer?.protocols ?? [],
-        // libp2p's connection monitor measures it every few seconds; until then, the clock reading's round trip.
+        // The clock reading's round trip: libp2p's connection monitor, which sets `rtt`, is replaced by yamux pings
+        // (connection-liveness.ts) that do not; `rtt` is taken should another transport's connection set it.
         latencyMs: connection?.rtt ?? (connection != null ? (this.clocks.get(id)?.rttMs ?? null) : null),
         addedAt: this.addedAt.get(id) ?? null,
         lastSeen: entry.lastPing > 0 ? entry.lastPing : null,

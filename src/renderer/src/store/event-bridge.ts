@@ -90,6 +90,13 @@ export function startEventBridge(
 
   const clockReadings: ClockReadingSeen[] = []
   let clockTimer: ReturnType<typeof setTimeout> | undefined
+  /** Forgets the readings seen, those still gathering included (the peer behind the events may have changed). */
+  const forgetClocks = (): void => {
+    clearTimeout(clockTimer)
+    clockTimer = undefined
+    clockReadings.length = 0
+    store.getState().clearClocks()
+  }
 
   const apply = (event: PeerEvent): void => {
     if (!live()) return
@@ -143,7 +150,7 @@ export function startEventBridge(
         break
       case 'node:started':
         // Another peer process: the readings seen were of its predecessor's connections.
-        s.clearClocks()
+        forgetClocks()
         void refreshAll().catch(() => {})
         break
     }
@@ -159,7 +166,7 @@ export function startEventBridge(
         const first = events.next()
         first.catch(() => {}) // handled below, once the views are loaded
         // The peer may have restarted while the stream was down: its views have the readings it holds now.
-        store.getState().clearClocks()
+        forgetClocks()
         await refreshAll()
         store.getState().setLink('live')
         delay = 500

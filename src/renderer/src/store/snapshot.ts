@@ -66,6 +66,8 @@ export function parseSnapshot(text: string): Snapshot {
 export function openSnapshot(store: InspectorStore, snapshot: Snapshot, name: string): void {
   const s = store.getState()
   s.setSnapshot({ name, takenAt: snapshot.takenAt })
+  // Live events are not followed while a snapshot is open, so the clock readings seen may be stale once it closes.
+  s.clearClocks()
   s.setNode(snapshot.node)
   s.setRouting(snapshot.routing)
   s.setRecords(snapshot.records)

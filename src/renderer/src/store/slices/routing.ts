@@ -47,7 +47,8 @@ function withClocks(view: BucketsView, clocks: Record<string, ClockReadingSeen>)
             ...bucket,
             peers: bucket.peers.map((p) => {
               const seen = newer(p)
-              // The view's latency is the reading's round trip until libp2p measures its own.
+              // The view's latency is the reading's round trip (libp2p's connection monitor, which would measure
+              // its own, is replaced by yamux pings that do not).
               return seen == null
                 ? p
                 : { ...p, clockSkewMs: seen.skewMs, latencyMs: seen.rttMs, clockReadAt: seen.at }
