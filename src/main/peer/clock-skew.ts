@@ -81,6 +81,19 @@ export async function readClock(connection: Connection, signal: AbortSignal): Pr
   return { skewMs: Math.round(theirs - (sent + received) / 2), rttMs: received - sent, at: received }
 }
 
+export interface ClockSkewsOptions {
+  /** Each reading taken (a view may have answered without it, or not have started it). */
+  onReading?: (peerId: string, reading: ClockReading) => void
+  /** How long a reading stays fresh. @default 5 minutes */
+  maxAgeMs?: number
+  /** How long after a view new connections are read. @default WATCHED_FOR_MS */
+  watchedForMs?: number
+  /** How long a peer without the protocol is left alone. @default 60 s */
+  unsupportedRetryMs?: number
+  /** How long a peer whose reading failed otherwise is left alone (or until a new connection). @default 10 s */
+  failedRetryMs?: number
+}
+
 /**
  * Keeps the latest reading per peer, taken for whoever looks: when the routing table view is built for its connected
  * peers (the view waits a moment for them), and, while the view has been asked for in the last `watchedForMs`, when a
@@ -98,27 +111,20 @@ export class ClockSkews {
   /** Times here are performance.now(): a step of the wall clock must not stretch or end a watch or a reading. */
   private watchedAt = Number.NEGATIVE_INFINITY
 
-  private readonly onReading: (peerId: string, reading: ClockReading) => void
-  private readonly maxAgeMs: number
-  private readonly watchedForMs: number
-  private readonly unsupportedRetryMs: number
-  private readonly failedRetryMs: number
+  private readonly options: Required<ClockSkewsOptions>
 
   constructor(
     private readonly signal: AbortSignal,
-    options: {
-      onReading?: (peerId: string, reading: ClockReading) => void
-      maxAgeMs?: number
-      watchedForMs?: number
-      unsupportedRetryMs?: number
-      failedRetryMs?: number
-    } = {}
+    options: ClockSkewsOptions = {}
   ) {
-    this.onReading = options.onReading ?? (() => {})
-    this.maxAgeMs = options.maxAgeMs ?? 5 * 60_000
-    this.watchedForMs = options.watchedForMs ?? WATCHED_FOR_MS
-    this.unsupportedRetryMs = options.unsupportedRetryMs ?? UNSUPPORTED_RETRY_MS
-    this.failedRetryMs = options.failedRetryMs ?? FAILED_RETRY_MS
+    this.options = {
+      onReading: () => {},
+      maxAgeMs: 5 * 60_000,
+      watchedForMs: WATCHED_FOR_MS,
+      unsupportedRetryMs: UNSUPPORTED_RETRY_MS,
+      failedRetryMs: FAILED_RETRY_MS,
+      ...options
+    }
   }
 
   get(peerId: string): ClockReading | null {
@@ -156,7 +162,7 @@ export class ClockSkews {
 
   /** `connection`, to a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */
   settled(connection: Connection): void {
-    if (performance.now() - this.watchedAt <= this.watchedForMs) this.measure(connection)
+    if (performance.now() - this.watchedAt <= this.options.watchedForMs) this.measure(connection)
   }
 
   /** Starts a reading unless one is fresh or under way, or the peer's last one failed lately; null if none started. */
@@ -166,7 +172,7 @@ export class ClockSkews {
     if (
       this.signal.aborted ||
       this.pending.has(peerId) ||
-      (held != null && performance.now() - held.takenAt <= this.maxAgeMs) ||
+      (held != null && performance.now() - held.takenAt <= this.options.maxAgeMs) ||
       performance.now() < (this.retryAfter.get(peerId)?.until ?? 0)
     )
       return null
@@ -175,11 +181,11 @@ export class ClockSkews {
         (reading) => {
           this.readings.set(peerId, { reading, takenAt: performance.now() })
           this.retryAfter.delete(peerId)
-          this.onReading(peerId, reading)
+          this.options.onReading(peerId, reading)
         },
         (err: Error) => {
           const unsupported = err.name === 'UnsupportedProtocolError'
-          const wait = unsupported ? this.unsupportedRetryMs : this.failedRetryMs
+          const wait = unsupported ? this.options.unsupportedRetryMs : this.options.failedRetryMs
           this.retryAfter.set(peerId, { until: performance.now() + wait, unsupported })
         }
       )

@@ -138,6 +138,8 @@ export class RoutingTableView {
       const peer = await this.node.peerStore.get(entry.peerId).catch(() => null)
       const agentBytes = peer?.metadata.get(AGENT)
       const connection = connections.get(id)
+      // Readings are shown for connected peers only.
+      const clock = connection != null ? this.clocks.get(id) : null
       if (!this.addedAt.has(id)) this.addedAt.set(id, Date.now())
       const cpl = commonPrefixLength(this.ownKadId, entry.kadId)
       const view: RoutingPeerView = {
@@ -150,7 +152,7 @@ export class RoutingTableView {
         protocols: peer?.protocols ?? [],
         // The clock reading's round trip: libp2p's connection monitor, which sets `rtt`, is replaced by yamux pings
         // (connection-liveness.ts) that do not; `rtt` is taken should another transport's connection set it.
-        latencyMs: connection?.rtt ?? (connection != null ? (this.clocks.get(id)?.rttMs ?? null) : null),
+        latencyMs: connection?.rtt ?? clock?.rttMs ?? null,
         addedAt: this.addedAt.get(id) ?? null,
         lastSeen: entry.lastPing > 0 ? entry.lastPing : null,
         dhtMode:
@@ -159,8 +161,8 @@ export class RoutingTableView {
             : peer.protocols.includes(this.protocol)
               ? 'server'
               : 'client',
-        clockSkewMs: connection != null ? (this.clocks.get(id)?.skewMs ?? null) : null,
-        clockReadAt: connection != null ? (this.clocks.get(id)?.at ?? null) : null,
+        clockSkewMs: clock?.skewMs ?? null,
+        clockReadAt: clock?.at ?? null,
         ...local(connection)
       }
       buckets.set(cpl, [...(buckets.get(cpl) ?? []), view])

@@ -945,8 +945,8 @@ export class SwarmPeer implements PeerServiceHandlers {
         if (this.routing.holds(c.remotePeer)) this.clocks.settled(c)
       }
     )
-    this.node.addEventListener('connection:open', ({ detail: c }) => this.clocks.opened(c))
-    this.node.addEventListener('connection:open', ({ detail: c }) =>
+    this.node.addEventListener('connection:open', ({ detail: c }) => {
+      this.clocks.opened(c)
       this.emit({
         type: 'connection:open',
         peerId: c.remotePeer.toString(),
@@ -954,7 +954,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         direction: c.direction,
         at: at()
       })
-    )
+    })
     this.node.addEventListener('connection:close', ({ detail: c }) =>
       this.emit({
         type: 'connection:close',

@@ -38,25 +38,21 @@ function withClocks(view: BucketsView, clocks: Record<string, ClockReadingSeen>)
     const seen = clocks[p.peerId]
     return seen != null && p.connected && seen.at > (p.clockReadAt ?? Number.NEGATIVE_INFINITY) ? seen : null
   }
-  if (view.buckets.every((b) => !b.peers.some((p) => newer(p) != null))) return view
-  return {
-    ...view,
-    buckets: view.buckets.map((bucket) =>
-      bucket.peers.some((p) => newer(p) != null)
-        ? {
-            ...bucket,
-            peers: bucket.peers.map((p) => {
-              const seen = newer(p)
-              // The view's latency is the reading's round trip (libp2p's connection monitor, which would measure
-              // its own, is replaced by yamux pings that do not).
-              return seen == null
-                ? p
-                : { ...p, clockSkewMs: seen.skewMs, latencyMs: seen.rttMs, clockReadAt: seen.at }
-            })
-          }
-        : bucket
-    )
-  }
+  let changed = false
+  const buckets = view.buckets.map((bucket) => {
+    const peers = bucket.peers.map((p) => {
+      const seen = newer(p)
+      // The view's latency is the reading's round trip (libp2p's connection monitor, which would measure its own,
+      // is replaced by yamux pings that do not).
+      return seen == null
+        ? p
+        : { ...p, clockSkewMs: seen.skewMs, latencyMs: seen.rttMs, clockReadAt: seen.at }
+    })
+    if (peers.every((p, i) => p === bucket.peers[i])) return bucket
+    changed = true
+    return { ...bucket, peers }
+  })
+  return changed ? { ...view, buckets } : view
 }
 
 export const createRoutingSlice: StateCreator<
