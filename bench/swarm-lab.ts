@@ -16,7 +16,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { utf8 } from '../src/shared/bytes.ts'
 import type { LabImpl, LookupSample } from '../lab/lab-protocol.ts'
-import { machine, mean, percentiles } from '../lab/stats.ts'
+import { machine, mean, percentiles, QUIET_CPU_MS_PER_S, rng } from '../lab/stats.ts'
 import { timeServeJoin, type ServeJoinSample } from '../lab/serve-join.ts'
 import { SwarmLab } from '../lab/swarm-lab.ts'
 
@@ -43,17 +43,6 @@ const budgetMs = Number(values.budget) * 1000
 const quietSizes = new Set(values.quiet.split(',').filter(Boolean).map(Number))
 const QUIET_OPS = 15
 const QUIET_BUDGET_MS = 30_000
-/** What counts as a quiet swarm, before the lookups and before each quiet pair: under a tenth of a core. */
-const QUIET_CPU_MS_PER_S = 100
-
-/** A seeded generator, so both implementations get the same sequence of peers and keys. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0
-    return s / 2 ** 32
-  }
-}
 
 async function runOne(impl: LabImpl, n: number) {
   const workers = Math.min(4, Math.max(2, Math.ceil(n / 25)))

@@ -1,4 +1,4 @@
-/** Percentiles and the machine description every lab result carries. */
+/** Percentiles, the machine description every lab result carries, and what the lab's benchmarks share. */
 import { cpus, totalmem } from 'node:os'
 
 export interface Percentiles {
@@ -32,5 +32,17 @@ export function machine(): {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
     platform: `${process.platform}-${process.arch}`
+  }
+}
+
+/** What counts as a quiet swarm, before a benchmark's lookups and before each quiet pair: under a tenth of a core. */
+export const QUIET_CPU_MS_PER_S = 100
+
+/** A seeded generator, so that runs (and both implementations) get the same sequence of peers and keys. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0
+    return s / 2 ** 32
   }
 }
