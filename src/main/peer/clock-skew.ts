@@ -6,6 +6,7 @@
  * takes the round trip's midpoint as the moment the clock was read: skew = theirs - (sent + received) / 2.
  */
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { VIEW_WAITS_MS, WATCHED_FOR_MS, waitAtMost } from './view-waits.ts'
 
 export const CLOCK_PROTOCOL = '/swarm-inspector/clock/1.0.0'
 /**
@@ -13,16 +14,6 @@ export const CLOCK_PROTOCOL = '/swarm-inspector/clock/1.0.0'
  * the UI, and read at once its stream negotiation shared the two processes with the connection's first request.
  */
 export const READ_AFTER_OPEN_MS = 1_000
-
-/**
- * How long after the routing table was last viewed new connections still have their clocks read. Readings are only
- * shown there, and every new connection used to be read from both ends (a stream each, 1.2-2.2 ms of CPU per reading,
- * both sides together; README, "What each change bought"). A headless peer nobody looks at reads none.
- */
-export const WATCHED_FOR_MS = 5 * 60_000
-
-/** How long a view waits for the readings it needs (started by it or under way), so that an API call gets them. */
-export const VIEW_WAITS_MS = 500
 
 /** How long a peer is left alone after a failed reading: it does not speak the protocol (other software)... */
 const UNSUPPORTED_RETRY_MS = 60_000
@@ -152,12 +143,7 @@ export class ClockSkews {
       const reading = this.measure(connection) ?? this.pending.get(connection.remotePeer.toString())
       if (reading != null) waits.push(reading)
     }
-    if (waits.length === 0) return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.all(waits),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
-    ]).finally(() => clearTimeout(timer))
+    await waitAtMost(waits, waitMs)
   }
 
   /** `connection`, to a routing-table peer, has been open READ_AFTER_OPEN_MS: read it if anyone looks. */

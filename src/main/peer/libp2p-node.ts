@@ -17,7 +17,13 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import { yamuxWithLiveness } from './connection-liveness.ts'
-import { IDENTIFY_DELAY_MS, identifyAfterOpen } from './deferred-identify.ts'
+import {
+  type ConnectionIdentities,
+  IDENTIFY_DELAY_MS,
+  identifyAfterOpen,
+  ownDialsToTablePeers
+} from './deferred-identify.ts'
+import { kadIdOfPeer } from './kad-id.ts'
 import { kadRoutingTable } from './routing-table-view.ts'
 
 export type SwarmServices = { dht: KadDHT; identify: Identify; ping: Ping }
@@ -49,6 +55,8 @@ export interface Libp2pNodeBuild {
   node: SwarmLibp2p
   transports: string[]
   notes: string[]
+  /** Identify's runs per connection, for the routing table view (deferred-identify.ts). */
+  identities: ConnectionIdentities
 }
 
 /** A dead connection is aborted 10-20 s after it stops answering, as with libp2p's connection monitor. */
@@ -130,7 +138,12 @@ export async function createLibp2pNode(init: Libp2pNodeInit): Promise<Libp2pNode
     }
   })
   const table = kadRoutingTable(node.services.dht)
-  // A peer with an empty table is joining, and its crawl starts from its first entry, which identify brings.
-  identifyAfterOpen(node, node.services.identify, () => (table.size === 0 ? 0 : IDENTIFY_DELAY_MS))
-  return { node: node as SwarmLibp2p, transports: transportNames, notes }
+  const identities = identifyAfterOpen(
+    node,
+    node.services.identify,
+    // A peer with an empty table is joining, and its crawl starts from its first entry, which identify brings.
+    () => (table.size === 0 ? 0 : IDENTIFY_DELAY_MS),
+    ownDialsToTablePeers((peer) => table.kb.get(kadIdOfPeer(peer)) != null)
+  )
+  return { node: node as SwarmLibp2p, transports: transportNames, notes, identities }
 }

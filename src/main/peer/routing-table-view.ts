@@ -14,6 +14,7 @@ import { toHex } from '../../shared/bytes.ts'
 import type { SwarmLibp2p } from './libp2p-node.ts'
 import { kadIdOfPeer } from './kad-id.ts'
 import type { ClockSkews } from './clock-skew.ts'
+import type { ConnectionIdentities } from './deferred-identify.ts'
 
 /** A contact in kad-dht's routing table. */
 export interface KadContact {
@@ -31,6 +32,8 @@ interface KadRoutingTable {
   kb: {
     root: KadBucket
     toIterable(): Iterable<KadContact>
+    /** The contact of this kad id, if the table holds it. */
+    get(kadId: Uint8Array): KadContact | undefined
     /** Decides whether a new contact is alive before it enters the table (kad-dht's default pings it). */
     verify(contact: { peerId: PeerId }, options?: { signal?: AbortSignal }): Promise<boolean>
   }
@@ -49,6 +52,7 @@ export function kadRoutingTable(dht: KadDHT): KadRoutingTable {
     table == null ||
     typeof table.kb?.toIterable !== 'function' ||
     typeof table.kb.root !== 'object' ||
+    typeof table.kb.get !== 'function' ||
     typeof table.kb.verify !== 'function' ||
     typeof table.closestPeers !== 'function' ||
     typeof table.add !== 'function' ||
@@ -91,7 +95,8 @@ export class RoutingTableView {
   constructor(
     private readonly node: SwarmLibp2p,
     private readonly protocol: string,
-    private readonly clocks: ClockSkews
+    private readonly clocks: ClockSkews,
+    private readonly identities: ConnectionIdentities
   ) {
     this.table = kadRoutingTable(node.services.dht)
     this.ownKadId = kadIdOfPeer(node.peerId)
@@ -124,12 +129,18 @@ export class RoutingTableView {
   async view(): Promise<BucketsView> {
     const connectionsNow = (): Map<string, Connection> =>
       new Map(this.node.getConnections().map((c) => [c.remotePeer.toString(), c]))
-    // Clocks are read for whoever looks (clock-skew.ts): this view's connected peers, waiting a moment for them.
-    // The table and its connections are taken again after that wait, so that the view is of its end.
+    // Clocks are read, and this peer's own dials identified, for whoever looks (clock-skew.ts, deferred-identify.ts):
+    // this view's connected peers, waiting a moment for them. The table and its connections are taken again after
+    // that wait, so that the view is of its end.
     const before = connectionsNow()
-    await this.clocks.forView(
-      [...this.table.kb.toIterable()].flatMap((e) => before.get(e.peerId.toString()) ?? [])
-    )
+    const tablePeers = new Set([...this.table.kb.toIterable()].map((e) => e.peerId.toString()))
+    await Promise.all([
+      this.clocks.forView([...tablePeers].flatMap((id) => before.get(id) ?? [])),
+      // Every connection of a peer: one of them may have been identified already.
+      this.identities.forView(
+        this.node.getConnections().filter((c) => tablePeers.has(c.remotePeer.toString()))
+      )
+    ])
     const connections = connectionsNow()
     const buckets = new Map<number, RoutingPeerView[]>()
     let size = 0

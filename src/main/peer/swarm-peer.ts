@@ -55,7 +55,7 @@ import { compareRecords, decodeRecord, openRecord, sealRecord, type SignedRecord
 import { createRecordRules, recordDatastoreKey } from './record-validation.ts'
 import { RoutingTableView, kadRoutingTable } from './routing-table-view.ts'
 import { ClockSkews, READ_AFTER_OPEN_MS as CLOCK_READ_AFTER_OPEN_MS, serveClock } from './clock-skew.ts'
-import { afterOpen } from './deferred-identify.ts'
+import { afterOpen, type ConnectionIdentities } from './deferred-identify.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
 import { TableCrawler } from './table-crawler.ts'
 import { TRUSTED_HEARSAY } from './hearsay.ts'
@@ -139,14 +139,15 @@ export class SwarmPeer implements PeerServiceHandlers {
       limits: RecordLimits
     },
     readonly transports: string[],
-    notes: string[]
+    notes: string[],
+    identities: ConnectionIdentities
   ) {
     this.notes = notes
     this.clocks = new ClockSkews(this.shutdown.signal, {
       onReading: (peerId, { skewMs, rttMs, at }) =>
         this.emit({ type: 'clock:read', peerId, skewMs, rttMs, at })
     })
-    this.routing = new RoutingTableView(node, settings.protocol, this.clocks)
+    this.routing = new RoutingTableView(node, settings.protocol, this.clocks, identities)
     this.bookkeeping = new Bookkeeping(datastore)
     const connected = (peerId: PeerId): boolean =>
       node.getConnections(peerId).some((c) => c.status === 'open')
@@ -228,7 +229,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     try {
       const rules = createRecordRules({ namespace: settings.namespace, limits: settings.limits, datastore })
       const ports = await avoidTakenPorts(settings.listen)
-      const { node, transports, notes } = await createLibp2pNode({
+      const { node, transports, notes, identities } = await createLibp2pNode({
         privateKey,
         datastore: peerStore.datastore,
         listen: ports.listen,
@@ -246,10 +247,16 @@ export class SwarmPeer implements PeerServiceHandlers {
         querySelfIntervalMs: settings.tableRefreshMs,
         swarmKey: swarmKey?.file ?? null
       })
-      const peer = new SwarmPeer(node, privateKey, datastore, peerStore, settings, transports, [
-        ...ports.notes,
-        ...notes
-      ])
+      const peer = new SwarmPeer(
+        node,
+        privateKey,
+        datastore,
+        peerStore,
+        settings,
+        transports,
+        [...ports.notes, ...notes],
+        identities
+      )
       peer.privateSwarm = swarmKey?.fingerprint ?? null
       peer.wireEvents()
       await serveClock(node)

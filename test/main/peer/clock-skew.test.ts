@@ -15,9 +15,9 @@ import {
   ClockSkews,
   CLOCK_PROTOCOL,
   READ_AFTER_OPEN_MS,
-  readClock,
-  VIEW_WAITS_MS
+  readClock
 } from '../../../src/main/peer/clock-skew.ts'
+import { VIEW_WAITS_MS } from '../../../src/main/peer/view-waits.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
