@@ -19,6 +19,8 @@ export interface LabPeer {
   addrs(): string[]
   /** Peer ids in the routing table the peer's lookups start from. */
   table(): string[]
+  /** Open connections (to other peers of the swarm, and to anyone else). */
+  connections(): number
   put(topic: string, key: string, value: Uint8Array): Promise<LookupSample>
   get(topic: string, key: string, expect: Uint8Array | null): Promise<LookupSample>
   provide(topic: string, key: string): Promise<LookupSample>

@@ -51,6 +51,8 @@ export interface WorkerUsage {
   heapUsedBytes: number
   /** CPU time used by the worker process since it started, user + system, ms. */
   cpuMs: number
+  /** Open connections of the worker's peers, summed. */
+  connections: number
 }
 
 export interface JoinSample {

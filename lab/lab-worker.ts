@@ -64,7 +64,8 @@ const handlers: Handlers = {
       peers: peers.length,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      cpuMs: (cpu.user + cpu.system) / 1000
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      connections: peers.reduce((n, p) => n + p.connections(), 0)
     }
   },
   async join({ bootstrap, swarm, target, timeoutMs }) {

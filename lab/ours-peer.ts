@@ -43,6 +43,7 @@ export async function startOursPeer(init: OursPeerInit): Promise<LabPeer> {
     id: peer.peerId.toString(),
     addrs: () => peer.node.getMultiaddrs().map(String),
     table: () => [...routing.kb.toIterable()].map((p) => p.peerId.toString()),
+    connections: () => peer.node.getConnections().length,
     async put(topic, key, value) {
       const started = performance.now()
       try {

@@ -62,6 +62,7 @@ export async function startStockPeer(init: { host: string; bootstrap: string[] }
     id: node.peerId.toString(),
     addrs: () => node.getMultiaddrs().map(String),
     table: () => [...routing.kb.toIterable()].map((p) => p.peerId.toString()),
+    connections: () => node.getConnections().length,
     async put(topic, key, value) {
       const started = performance.now()
       const dhtKey = keyOf(topic, key)

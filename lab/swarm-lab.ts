@@ -271,14 +271,20 @@ export class SwarmLab {
   }
 
   /** Memory and CPU per peer, summed over the live workers. */
-  async usage(): Promise<{ rssMbPerPeer: number; heapMbPerPeer: number; cpuMsPerPeer: number }> {
+  async usage(): Promise<{
+    rssMbPerPeer: number
+    heapMbPerPeer: number
+    cpuMsPerPeer: number
+    connectionsPerPeer: number
+  }> {
     const all = await this.workerUsage()
     const peers = all.reduce((n, u) => n + u.peers, 0)
     const per = (f: (u: WorkerUsage) => number): number => all.reduce((n, u) => n + f(u), 0) / peers
     return {
       rssMbPerPeer: per((u) => u.rssBytes) / 2 ** 20,
       heapMbPerPeer: per((u) => u.heapUsedBytes) / 2 ** 20,
-      cpuMsPerPeer: per((u) => u.cpuMs)
+      cpuMsPerPeer: per((u) => u.cpuMs),
+      connectionsPerPeer: per((u) => u.connections)
     }
   }
 

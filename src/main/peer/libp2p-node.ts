@@ -59,7 +59,10 @@ export interface Libp2pNodeBuild {
   identities: ConnectionIdentities
 }
 
-/** A dead connection is aborted 10-20 s after it stops answering, as with libp2p's connection monitor. */
+/**
+ * A dead connection is aborted 20-30 s after the last thing it carried (a round may be spared by what came just before
+ * it; libp2p's connection monitor took 10-20 s, at twice the pings).
+ */
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 10_000 }
 
 type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]

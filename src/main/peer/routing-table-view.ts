@@ -26,7 +26,7 @@ export interface KadContact {
 /** A node of kad-dht's trie of k-buckets: a leaf holds contacts, an inner node splits on the next bit. */
 type KadBucket = { peers: KadContact[] } | { left: KadBucket; right: KadBucket }
 
-interface KadRoutingTable {
+export interface KadRoutingTable {
   kBucketSize: number
   size: number
   kb: {

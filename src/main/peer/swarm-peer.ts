@@ -58,6 +58,7 @@ import { ClockSkews, READ_AFTER_OPEN_MS as CLOCK_READ_AFTER_OPEN_MS, serveClock 
 import { afterOpen, type ConnectionIdentities } from './deferred-identify.ts'
 import { OneRoundLookups, PUT_QUORUM } from './one-round-lookups.ts'
 import { TableCrawler } from './table-crawler.ts'
+import { DEFAULT_TABLE_MESH, TableMesh, type TableMeshOptions } from './table-mesh.ts'
 import { TRUSTED_HEARSAY } from './hearsay.ts'
 import { DhtRequestStreams } from './dht-request-streams.ts'
 import { checkContactsByConnection } from './contact-check.ts'
@@ -94,6 +95,11 @@ export interface SwarmPeerInit {
    * @default DEFAULT_IP_DIVERSITY
    */
   ipDiversity?: IpDiversityOptions | null
+  /**
+   * Keeps a connection open to every routing-table peer while the table holds at most `maxPeers` (table-mesh.ts);
+   * null turns it off. @default DEFAULT_TABLE_MESH
+   */
+  tableMesh?: Partial<TableMeshOptions> | null
   /** Peers per k-bucket. @default 20 */
   kBucketSize?: number
   /** @default 300 */
@@ -121,6 +127,7 @@ export class SwarmPeer implements PeerServiceHandlers {
   private readonly bookkeeping: Bookkeeping
   private readonly shutdown = new AbortController()
   private readonly crawler: TableCrawler
+  private readonly mesh: TableMesh | null
   private readonly lookups: OneRoundLookups
   /** The crawler's and the one-round lookups' requests, over streams kept open between them. */
   private readonly requests: DhtRequestStreams
@@ -135,8 +142,9 @@ export class SwarmPeer implements PeerServiceHandlers {
     private readonly privateKey: PrivateKey,
     private readonly datastore: SwarmDatastore,
     private readonly peerStore: PeerStoreCache<SwarmDatastore>,
-    private readonly settings: Required<Omit<SwarmPeerInit, 'passphrase' | 'limits'>> & {
+    private readonly settings: Required<Omit<SwarmPeerInit, 'passphrase' | 'limits' | 'tableMesh'>> & {
       limits: RecordLimits
+      tableMesh: TableMeshOptions | null
     },
     readonly transports: string[],
     notes: string[],
@@ -183,6 +191,19 @@ export class SwarmPeer implements PeerServiceHandlers {
             this.crawler.vouches(peerId)
           )
         : null
+    this.mesh =
+      settings.tableMesh != null
+        ? new TableMesh(
+            node,
+            kadRoutingTable(node.services.dht),
+            this.shutdown.signal,
+            {
+              ...settings.tableMesh,
+              maxPeers: Math.min(settings.tableMesh.maxPeers, settings.maxConnections / 2)
+            },
+            () => this.crawler.crawled
+          )
+        : null
     this.lookups = new OneRoundLookups(
       node.services.dht,
       node.peerId,
@@ -209,6 +230,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
       tableRefreshMs: init.tableRefreshMs ?? 10 * MINUTE,
       ipDiversity: init.ipDiversity === undefined ? DEFAULT_IP_DIVERSITY : init.ipDiversity,
+      tableMesh: init.tableMesh === null ? null : { ...DEFAULT_TABLE_MESH, ...init.tableMesh },
       kBucketSize: init.kBucketSize ?? 20,
       maxConnections: init.maxConnections ?? 300,
       agent: init.agent ?? AGENT,
@@ -262,6 +284,7 @@ export class SwarmPeer implements PeerServiceHandlers {
       await serveClock(node)
       await node.start()
       peer.crawler.start()
+      peer.mesh?.start()
       peer.keepJoined()
       peer.scheduleRepublish()
       return peer

@@ -17,14 +17,17 @@ import { yamuxWithLiveness } from '../../../src/main/peer/connection-liveness.ts
 const LIVENESS = { intervalMs: 200, timeoutMs: 300 }
 
 /** A TCP relay to `target`; `swallow()` makes it drop every byte in both directions while keeping sockets open. */
-async function startRelay(targetPort: number): Promise<{ port: number; swallow(): void; close(): void }> {
+async function startRelay(
+  targetPort: number
+): Promise<{ port: number; swallow(): void; close(): void; bytes(): number }> {
   let swallowing = false
+  let bytes = 0
   const sockets: Socket[] = []
   const server: Server = createServer((inbound) => {
     const outbound = connect(targetPort, '127.0.0.1')
     sockets.push(inbound, outbound)
-    inbound.on('data', (chunk) => swallowing || outbound.write(chunk))
-    outbound.on('data', (chunk) => swallowing || inbound.write(chunk))
+    inbound.on('data', (chunk: Buffer) => swallowing || ((bytes += chunk.length), outbound.write(chunk)))
+    outbound.on('data', (chunk: Buffer) => swallowing || ((bytes += chunk.length), inbound.write(chunk)))
     inbound.on('error', () => outbound.destroy())
     outbound.on('error', () => inbound.destroy())
   })
@@ -34,6 +37,7 @@ async function startRelay(targetPort: number): Promise<{ port: number; swallow()
   return {
     port: address.port,
     swallow: () => (swallowing = true),
+    bytes: () => bytes,
     close: () => {
       for (const s of sockets) s.destroy()
       server.close()
@@ -88,10 +92,24 @@ describe('connection liveness by yamux pings', () => {
     expect(first!.status).toBe('open')
   })
 
+  it('pings an idle connection from one end at a time', async () => {
+    const { relay } = await connectedPair(() => yamuxWithLiveness(LIVENESS))
+    await sleep(LIVENESS.intervalMs * 2)
+    const before = relay.bytes()
+    const rounds = 10
+    await sleep(LIVENESS.intervalMs * rounds)
+    // A ping and its answer are 30 bytes each on the wire (a Noise length, a 12-byte yamux header, a 16-byte tag).
+    const exchanges = (relay.bytes() - before) / 60
+    // Each end pinging every round makes 2 per round (20 here); taking turns, the two ends make about 1 (10 here).
+    expect(exchanges).toBeGreaterThan(0)
+    expect(exchanges).toBeLessThanOrEqual(rounds * 1.5)
+  })
+
   it('aborts the connection on both ends once pings go unanswered', async () => {
     const { a, b, relay } = await connectedPair(() => yamuxWithLiveness(LIVENESS))
     relay.swallow()
-    const within = LIVENESS.intervalMs + LIVENESS.timeoutMs + 1_000
+    // The last thing received may spare the next round's ping: two rounds, then the timeout.
+    const within = 2 * LIVENESS.intervalMs + LIVENESS.timeoutMs + 1_000
     await expect.poll(() => a.getConnections(b.peerId).length, { timeout: within }).toBe(0)
     await expect.poll(() => b.getConnections(a.peerId).length, { timeout: within }).toBe(0)
   })

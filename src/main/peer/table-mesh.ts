@@ -1,0 +1,167 @@
+/**
+ * Keeps a connection open to every peer of the routing table while the swarm is small enough for it.
+ *
+ * One-round lookups (one-round-lookups.ts) ask peers of the table directly, and a put writes to the k closest. A
+ * request over an open connection costs a millisecond or two; one that has to open the connection first pays for a
+ * TCP, Noise and yamux handshake (8-9 ms of CPU for both sides together between our peers, and three or four round
+ * trips of wall time on a real network). Opened on demand, those handshakes fall on the lookups: a put to 20 peers
+ * right after a swarm forms opens about 17 connections. Opened ahead, they are paid once, when the peer joins, a few
+ * at a time, and every later lookup finds its peers connected. A swarm of 100 peers is 4,950 connections: on real
+ * hardware under a second of one core per peer, and kept alive by one 12-byte yamux ping per connection every 10 s
+ * (connection-liveness.ts). A larger table than `maxPeers` is left to on-demand connections, as before.
+ *
+ * Of two peers that both keep a mesh, the one whose id sorts first dials, so that a pair does not open two
+ * connections at once; the other dials only a peer that has been in its table for `deferMs` without a connection
+ * (one that keeps no mesh, such as stock kad-dht, or whose dials failed). A failed dial is tried again after a
+ * back-off that doubles from `retryMs` up to an hour; a dropped connection is redialled at the next sweep.
+ */
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { kadIdOfPeer } from './kad-id.ts'
+import type { KadRoutingTable } from './routing-table-view.ts'
+
+export interface TableMeshOptions {
+  /**
+   * The mesh is kept while the routing table holds at most this many peers (and at most half the connection
+   * manager's limit, which swarm-peer.ts applies, so that the mesh leaves room for everything else).
+   */
+  maxPeers: number
+  /** Dials in flight at once, so that joining does not starve the lookups. */
+  concurrency: number
+  /** How long a peer whose id sorts before this one's has to dial first. */
+  deferMs: number
+  /** How often disconnected table peers are looked for (new table entries are looked at within a second). */
+  sweepMs: number
+  /** The first wait before a peer whose dial failed is dialled again; it doubles with each failure, up to an hour. */
+  retryMs: number
+  /** How long one dial may take. */
+  dialTimeoutMs: number
+}
+
+export const DEFAULT_TABLE_MESH: TableMeshOptions = {
+  maxPeers: 150,
+  concurrency: 2,
+  deferMs: 20_000,
+  sweepMs: 30_000,
+  retryMs: 30_000,
+  dialTimeoutMs: 5_000
+}
+
+const MAX_RETRY_MS = 3_600_000
+/** New table entries come in bursts while a crawl runs: one sweep after the burst. */
+const ADD_DEBOUNCE_MS = 1_000
+
+export type MeshNode = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections'>
+/** What the mesh reads of kad-dht's routing table. */
+export type MeshTable = Pick<KadRoutingTable, 'size' | 'addEventListener'> & {
+  kb: Pick<KadRoutingTable['kb'], 'toIterable' | 'get'>
+}
+
+interface Backoff {
+  until: number
+  waitMs: number
+}
+
+export class TableMesh {
+  /** When each table peer was first seen by a sweep (monotonic ms), for the deferral. */
+  private readonly firstSeen = new Map<string, number>()
+  private readonly backoff = new Map<string, Backoff>()
+  private readonly dialling = new Set<string>()
+  private queue: PeerId[] = []
+  private sweepTimer: NodeJS.Timeout | undefined
+  private addTimer: NodeJS.Timeout | undefined
+  private readonly self: string
+
+  constructor(
+    private readonly node: MeshNode,
+    private readonly table: MeshTable,
+    private readonly signal: AbortSignal,
+    private readonly options: TableMeshOptions,
+    /** Sweeps wait for this (the table crawler's first crawl), so that joining is not slowed by the mesh. */
+    private readonly ready: () => boolean
+  ) {
+    this.self = node.peerId.toString()
+  }
+
+  start(): void {
+    this.table.addEventListener('peer:add', () => {
+      if (this.addTimer != null || this.signal.aborted) return
+      this.addTimer = setTimeout(() => {
+        this.addTimer = undefined
+        this.sweep()
+      }, ADD_DEBOUNCE_MS)
+      this.addTimer.unref()
+    })
+    this.table.addEventListener('peer:remove', (event) => {
+      const id = event.detail.toString()
+      this.firstSeen.delete(id)
+      this.backoff.delete(id)
+    })
+    this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepMs)
+    this.sweepTimer.unref()
+    this.signal.addEventListener('abort', () => {
+      clearInterval(this.sweepTimer)
+      clearTimeout(this.addTimer)
+      this.queue = []
+    })
+  }
+
+  /** Whether the mesh is kept at the table's present size. */
+  get active(): boolean {
+    return this.table.size <= this.options.maxPeers
+  }
+
+  /** Queues a dial to each table peer that should be connected and is not; returns how many were queued. */
+  sweep(now = performance.now()): number {
+    if (this.signal.aborted || !this.ready() || !this.active) return 0
+    const queued = new Set(this.queue.map((p) => p.toString()))
+    let added = 0
+    for (const { peerId } of this.table.kb.toIterable()) {
+      const id = peerId.toString()
+      let seen = this.firstSeen.get(id)
+      if (seen == null) this.firstSeen.set(id, (seen = now))
+      if (queued.has(id) || this.dialling.has(id) || this.connected(peerId)) continue
+      const back = this.backoff.get(id)
+      if (back != null && now < back.until) continue
+      // Of two meshing peers, the one whose id sorts first dials; the other waits to see whether it does.
+      if (this.self > id && now - seen < this.options.deferMs) continue
+      this.queue.push(peerId)
+      added++
+    }
+    this.pump()
+    return added
+  }
+
+  private connected(peerId: PeerId): boolean {
+    return this.node.getConnections(peerId).some((c) => c.status === 'open')
+  }
+
+  private pump(): void {
+    // The table outgrew the mesh while dials were queued: the rest are left to the lookups that need them.
+    if (!this.active) this.queue = []
+    while (this.dialling.size < this.options.concurrency && this.queue.length > 0) {
+      const peerId = this.queue.shift() as PeerId
+      const id = peerId.toString()
+      // Connected meanwhile (the other end dialled, or a lookup did), or gone from the table.
+      if (this.connected(peerId) || this.table.kb.get(kadIdOfPeer(peerId)) == null) continue
+      this.dialling.add(id)
+      void this.dial(peerId).finally(() => {
+        this.dialling.delete(id)
+        this.pump()
+      })
+    }
+  }
+
+  private async dial(peerId: PeerId): Promise<void> {
+    const id = peerId.toString()
+    try {
+      await this.node.dial(peerId, {
+        signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.options.dialTimeoutMs)])
+      })
+      this.backoff.delete(id)
+    } catch {
+      if (this.signal.aborted) return
+      const waitMs = Math.min(MAX_RETRY_MS, (this.backoff.get(id)?.waitMs ?? this.options.retryMs / 2) * 2)
+      this.backoff.set(id, { until: performance.now() + waitMs, waitMs })
+    }
+  }
+}
