@@ -12,11 +12,13 @@
  * switched off: it pings every 30 s on a timer per connection, never times out and never aborts.
  *
  * A connection that has received anything since the last round is alive and is not pinged this round. Besides
- * sparing busy connections, this halves the pings of idle ones: a ping and its answer are received by both ends,
- * so the end whose round comes next skips it, and the two ends take turns (one ping per connection per round, where
- * each end pinging every round made two). A peer that keeps a connection to every peer of its table (table-mesh.ts)
- * holds a hundred of them in a 100-peer swarm, and their pings were nine tenths of an idle swarm's CPU. A dead
- * connection is still aborted, one to two rounds after the last thing it carried, plus the timeout.
+ * sparing busy connections, this halves the pings of idle ones or better: a ping reaches one end and its answer the
+ * other, so each spares both ends' next round. The two ends of an idle connection then make one ping a round
+ * between them when their rounds fall together, two in three rounds when they do not, where each end pinging every
+ * round made two. A peer that keeps a connection to every peer of its table (table-mesh.ts) holds a hundred of them
+ * in a 100-peer swarm, and their pings were nine tenths of an idle swarm's CPU. A dead connection is still aborted:
+ * one to two rounds after the last thing it received, plus the timeout. (An end that keeps receiving while what it
+ * sends is lost never pings; the other end, receiving nothing, aborts the connection.)
  */
 import { yamux, type YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import { setMaxListeners } from 'node:events'
@@ -27,6 +29,8 @@ export interface LivenessInit {
   intervalMs: number
   /** How long a ping may go unanswered before the connection is aborted. */
   timeoutMs: number
+  /** Told after each round how many connections it pinged (for tests and measurements). */
+  onRound?: (pinged: number) => void
 }
 
 type YamuxFactory = ReturnType<ReturnType<typeof yamux>>
@@ -54,6 +58,7 @@ export function yamuxWithLiveness(
     // One deadline for the whole round rather than a timer per connection.
     const deadline = AbortSignal.timeout(liveness.timeoutMs)
     setMaxListeners(Infinity, deadline)
+    let pinged = 0
     for (const entry of watched) {
       const { muxer, stream } = entry
       if (muxer.status !== 'open') {
@@ -64,11 +69,13 @@ export function yamuxWithLiveness(
         entry.receivedAtLastRound = entry.received
         continue
       }
+      pinged++
       muxer.ping({ signal: deadline }).catch(() => {
         if (muxer.status !== 'open') return
         stream.abort(new Error(`connection did not answer a ping within ${liveness.timeoutMs} ms`))
       })
     }
+    liveness.onRound?.(pinged)
     if (watched.size === 0) {
       clearInterval(timer)
       timer = undefined

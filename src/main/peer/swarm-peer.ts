@@ -112,6 +112,10 @@ export interface SwarmPeerInit {
 
 export const AGENT = 'swarm-inspector/0.1.0'
 
+/** An options object without its undefined fields, so that spreading it over defaults keeps them. */
+const definedOnly = <T extends object>(options: T): Partial<T> =>
+  Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>
+
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 
@@ -230,7 +234,8 @@ export class SwarmPeer implements PeerServiceHandlers {
       reprovideIntervalMs: init.reprovideIntervalMs ?? HOUR,
       tableRefreshMs: init.tableRefreshMs ?? 10 * MINUTE,
       ipDiversity: init.ipDiversity === undefined ? DEFAULT_IP_DIVERSITY : init.ipDiversity,
-      tableMesh: init.tableMesh === null ? null : { ...DEFAULT_TABLE_MESH, ...init.tableMesh },
+      tableMesh:
+        init.tableMesh === null ? null : { ...DEFAULT_TABLE_MESH, ...definedOnly(init.tableMesh ?? {}) },
       kBucketSize: init.kBucketSize ?? 20,
       maxConnections: init.maxConnections ?? 300,
       agent: init.agent ?? AGENT,

@@ -7,13 +7,13 @@
  * trips of wall time on a real network). Opened on demand, those handshakes fall on the lookups: a put to 20 peers
  * right after a swarm forms opens about 17 connections. Opened ahead, they are paid once, when the peer joins, a few
  * at a time, and every later lookup finds its peers connected. A swarm of 100 peers is 4,950 connections: on real
- * hardware under a second of one core per peer, and kept alive by one 12-byte yamux ping per connection every 10 s
- * (connection-liveness.ts). A larger table than `maxPeers` is left to on-demand connections, as before.
+ * hardware under a second of one core per peer, and kept alive by a 12-byte yamux ping per connection every 10 to 15
+ * s (connection-liveness.ts). A larger table than `maxPeers` is left to on-demand connections, as before.
  *
  * Of two peers that both keep a mesh, the one whose id sorts first dials, so that a pair does not open two
- * connections at once; the other dials only a peer that has been in its table for `deferMs` without a connection
- * (one that keeps no mesh, such as stock kad-dht, or whose dials failed). A failed dial is tried again after a
- * back-off that doubles from `retryMs` up to an hour; a dropped connection is redialled at the next sweep.
+ * connections at once; the other dials a table peer only once it has gone `deferMs` without a connection (one that
+ * keeps no mesh, such as stock kad-dht, or whose dials failed). A failed dial is tried again at the first sweep once
+ * its back-off has passed (`retryMs`, doubling up to an hour); a dropped connection is redialled at the next sweep.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { kadIdOfPeer } from './kad-id.ts'
@@ -47,8 +47,11 @@ export const DEFAULT_TABLE_MESH: TableMeshOptions = {
 }
 
 const MAX_RETRY_MS = 3_600_000
-/** New table entries come in bursts while a crawl runs: one sweep after the burst. */
-const ADD_DEBOUNCE_MS = 1_000
+/**
+ * New table entries come in bursts while a crawl runs: a sweep at most this long after an entry, one for the burst.
+ * Also how often a sweep is tried while the first crawl is still running.
+ */
+const SOON_MS = 1_000
 
 export type MeshNode = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections'>
 /** What the mesh reads of kad-dht's routing table. */
@@ -62,13 +65,13 @@ interface Backoff {
 }
 
 export class TableMesh {
-  /** When each table peer was first seen by a sweep (monotonic ms), for the deferral. */
-  private readonly firstSeen = new Map<string, number>()
+  /** Since when (monotonic ms) each table peer a sweep found unconnected has been so, for the deferral. */
+  private readonly unconnectedSince = new Map<string, number>()
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialling = new Set<string>()
   private queue: PeerId[] = []
   private sweepTimer: NodeJS.Timeout | undefined
-  private addTimer: NodeJS.Timeout | undefined
+  private soonTimer: NodeJS.Timeout | undefined
   private readonly self: string
 
   constructor(
@@ -83,26 +86,28 @@ export class TableMesh {
   }
 
   start(): void {
-    this.table.addEventListener('peer:add', () => {
-      if (this.addTimer != null || this.signal.aborted) return
-      this.addTimer = setTimeout(() => {
-        this.addTimer = undefined
-        this.sweep()
-      }, ADD_DEBOUNCE_MS)
-      this.addTimer.unref()
-    })
+    this.table.addEventListener('peer:add', () => this.sweepSoon())
     this.table.addEventListener('peer:remove', (event) => {
       const id = event.detail.toString()
-      this.firstSeen.delete(id)
+      this.unconnectedSince.delete(id)
       this.backoff.delete(id)
     })
     this.sweepTimer = setInterval(() => this.sweep(), this.options.sweepMs)
     this.sweepTimer.unref()
     this.signal.addEventListener('abort', () => {
       clearInterval(this.sweepTimer)
-      clearTimeout(this.addTimer)
+      clearTimeout(this.soonTimer)
       this.queue = []
     })
+  }
+
+  private sweepSoon(): void {
+    if (this.soonTimer != null || this.signal.aborted) return
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined
+      this.sweep()
+    }, SOON_MS)
+    this.soonTimer.unref()
   }
 
   /** Whether the mesh is kept at the table's present size. */
@@ -112,18 +117,29 @@ export class TableMesh {
 
   /** Queues a dial to each table peer that should be connected and is not; returns how many were queued. */
   sweep(now = performance.now()): number {
-    if (this.signal.aborted || !this.ready() || !this.active) return 0
+    if (this.signal.aborted || !this.active) return 0
+    if (!this.ready()) {
+      // The first crawl ends without an event: look again shortly rather than at the next sweep.
+      this.sweepSoon()
+      return 0
+    }
     const queued = new Set(this.queue.map((p) => p.toString()))
     let added = 0
     for (const { peerId } of this.table.kb.toIterable()) {
       const id = peerId.toString()
-      let seen = this.firstSeen.get(id)
-      if (seen == null) this.firstSeen.set(id, (seen = now))
-      if (queued.has(id) || this.dialling.has(id) || this.connected(peerId)) continue
+      if (this.connected(peerId)) {
+        // However it got connected (the other end, a lookup): a later drop starts afresh.
+        this.unconnectedSince.delete(id)
+        this.backoff.delete(id)
+        continue
+      }
+      let since = this.unconnectedSince.get(id)
+      if (since == null) this.unconnectedSince.set(id, (since = now))
+      if (queued.has(id) || this.dialling.has(id)) continue
       const back = this.backoff.get(id)
       if (back != null && now < back.until) continue
       // Of two meshing peers, the one whose id sorts first dials; the other waits to see whether it does.
-      if (this.self > id && now - seen < this.options.deferMs) continue
+      if (this.self > id && now - since < this.options.deferMs) continue
       this.queue.push(peerId)
       added++
     }

@@ -30,7 +30,7 @@ const unconnectedTablePeers = (peers: SwarmPeer[]): number =>
 
 describe('table mesh, real peers', () => {
   it('connects every peer to every peer of its routing table, and redials a dropped connection', async () => {
-    const mesh = { sweepMs: 300, deferMs: 600 }
+    const mesh = { sweepMs: 300, deferMs: 600, retryMs: 300 }
     const peers = (swarm = await spawnSwarm(8, { tableMesh: mesh }))
     // Every table holds the whole swarm (the crawler's job), and every table peer is connected (the mesh's).
     await expect
@@ -38,11 +38,13 @@ describe('table mesh, real peers', () => {
       .toBe(true)
     await expect.poll(() => unconnectedTablePeers(peers), { timeout: 20_000 }).toBe(0)
 
-    // A connection dropped by either end is opened again at a later sweep.
+    // A connection dropped by either end is opened again at a later sweep (a new connection, not the old one).
     const [a, b] = [peers[0]!, peers[1]!]
+    const before = new Set(a.node.getConnections(b.node.peerId).map((c) => c.id))
     await a.node.hangUp(b.node.peerId)
-    expect(connectedTo(a, b.node.peerId.toString())).toBe(false)
-    await expect.poll(() => connectedTo(a, b.node.peerId.toString()), { timeout: 10_000 }).toBe(true)
+    const reopened = (): boolean =>
+      a.node.getConnections(b.node.peerId).some((c) => c.status === 'open' && !before.has(c.id))
+    await expect.poll(reopened, { timeout: 10_000 }).toBe(true)
   }, 60_000)
 
   it('leaves a swarm without it connected only as its lookups need (what makes the test above able to fail)', async () => {
@@ -140,9 +142,10 @@ describe('table mesh, its rules', () => {
     )
     expect(mesh.active).toBe(true)
     expect(mesh.sweep(0)).toBe(0)
-    // Ready, but the table has grown past the mesh's size.
+    // Ready, but the table has grown past the mesh's size (the sweep tried again a second later finds it so).
     ready = true
     others.push(extra!)
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
     expect(mesh.active).toBe(false)
     expect(mesh.sweep(0)).toBe(0)
     await settle()
@@ -179,6 +182,42 @@ describe('table mesh, its rules', () => {
     release.shift()!()
     await settle()
     expect(dials).toHaveLength(3)
+  })
+
+  it('sweeps again shortly while the first crawl runs, instead of at the next sweep', async () => {
+    const [self, ...others] = await sortedPeers(3)
+    const { table, node, dials } = fakes(self!, others, async () => {})
+    let ready = false
+    const mesh = new TableMesh(node, table, new AbortController().signal, options(), () => ready)
+    expect(mesh.sweep(0)).toBe(0)
+    ready = true
+    await expect.poll(() => dials.length, { timeout: 3_000 }).toBe(2)
+  })
+
+  it('counts the deferral and the back-off from when a peer last lost its connection', async () => {
+    const [low, self] = await sortedPeers(2)
+    let fail = true
+    const { table, node, dials, connected } = fakes(self!, [low!], async () => {
+      if (fail) throw new Error('connection refused')
+    })
+    const opts = options({ deferMs: 1_000, retryMs: 60_000 })
+    const mesh = new TableMesh(node, table, new AbortController().signal, opts, () => true)
+    const t0 = performance.now()
+    expect(mesh.sweep(t0)).toBe(0)
+    expect(mesh.sweep(t0 + 1_000)).toBe(1)
+    await settle()
+    expect(dials).toHaveLength(1) // failed: backing off for a minute
+    // The other end connects, and later the connection drops.
+    connected.add(low!.toString())
+    expect(mesh.sweep(t0 + 2_000)).toBe(0)
+    connected.delete(low!.toString())
+    fail = false
+    // Unconnected again since now: the other end gets its deferMs again, and the old back-off is gone.
+    expect(mesh.sweep(t0 + 3_000)).toBe(0)
+    expect(mesh.sweep(t0 + 3_999)).toBe(0)
+    expect(mesh.sweep(t0 + 4_000)).toBe(1)
+    await settle()
+    expect(dials).toHaveLength(2)
   })
 
   it('backs off from a peer whose dial failed, doubling the wait', async () => {
