@@ -96,6 +96,27 @@ describe('signed record envelope', () => {
     )
   })
 
+  test('a publisher already seen is checked as strictly (its key is kept); so are other key types', async () => {
+    for (const type of ['Ed25519', 'secp256k1'] as const) {
+      const privateKey = await generateKeyPair(type)
+      const id = peerIdFromPrivateKey(privateKey).toString()
+      const { record, bytes } = await sealRecord(privateKey, id, key, utf8.encode('1h'))
+      expect((await openRecord(key, bytes, { limits })).publisher).toBe(id)
+      const reencode = (fields: Record<string, unknown>) => cborg.encode({ v: 1, ...record, ...fields })
+      await expect(openRecord(key, reencode({ value: utf8.encode('2h') }), { limits })).rejects.toThrow(
+        /signature does not match/
+      )
+      await expect(
+        openRecord(key, reencode({ signature: record.signature.subarray(0, 10) }), { limits })
+      ).rejects.toThrow(/signature does not match/)
+      // Another publisher's record under this one's name: its signature is not this key's.
+      const other = await publisher()
+      const forged = await sealRecord(other.privateKey, id, key, utf8.encode('1h'))
+      await expect(openRecord(key, forged.bytes, { limits })).rejects.toThrow(/signature does not match/)
+      expect((await openRecord(key, bytes, { limits })).publisher).toBe(id)
+    }
+  })
+
   test('the newer record wins; a tie is broken the same way everywhere', async () => {
     const p = await publisher()
     const a = await sealRecord(p.privateKey, p.id, key, utf8.encode('a'), 1_000)
