@@ -33,17 +33,26 @@ const signedBytes = (dhtKey: Uint8Array, createdAt: number, value: Uint8Array): 
 type Verify = (data: Uint8Array, signature: Uint8Array) => boolean | Promise<boolean>
 
 /**
- * Publishers' verifiers, by peer id text. A swarm has few publishers and every put is checked by up to k = 20
- * peers, and by each reader: parsing the peer id and building Node's key object for each check (what
- * @libp2p/crypto's Ed25519 verify does) was about 40 % of a check's CPU (a CPU profile of 100 puts between 21 of
- * our peers in one process: 630 ms in openRecord, 140 ms of it building key objects and 330 ms verifying).
+ * Publishers' verifiers, by peer id text, kept once one of their records has passed (a record naming a made-up
+ * publisher does not push out a real one), the oldest dropped past MAX_VERIFIERS. A swarm has few publishers and
+ * every put is checked by up to k = 20 peers, and by each reader; @libp2p/crypto's Ed25519 verify parses nothing but
+ * builds Node's key object for each check. In a CPU profile of 100 puts between 21 of our peers in one process,
+ * openRecord took 630 ms (140 of them building key objects) with a verifier built per check, and 298 ms with them
+ * kept.
  */
 const verifiers = new Map<string, Verify>()
 const MAX_VERIFIERS = 1_024
 
+function keep(publisher: string, verify: Verify): void {
+  if (verifiers.has(publisher)) return
+  if (verifiers.size >= MAX_VERIFIERS) verifiers.delete(verifiers.keys().next().value as string)
+  verifiers.set(publisher, verify)
+}
+
 function verifierOf(publisher: string): Verify {
-  let verify = verifiers.get(publisher)
-  if (verify != null) return verify
+  const kept = verifiers.get(publisher)
+  if (kept != null) return kept
+  let verify: Verify
   let publicKey: PublicKey | undefined
   try {
     publicKey = peerIdFromString(publisher).publicKey
@@ -60,8 +69,6 @@ function verifierOf(publisher: string): Verify {
   } else {
     verify = publicKey.verify.bind(publicKey) as Verify
   }
-  if (verifiers.size >= MAX_VERIFIERS) verifiers.clear()
-  verifiers.set(publisher, verify)
   return verify
 }
 
@@ -101,6 +108,7 @@ export async function openRecord(
   const verify = verifierOf(record.publisher)
   const ok = await verify(signedBytes(dhtKey, record.createdAt, record.value), record.signature)
   if (!ok) throw new InvalidRecordError('signature does not match the publisher, key, time and value')
+  keep(record.publisher, verify)
   return record
 }
 

@@ -6,7 +6,7 @@
  * TCP, Noise and yamux handshake (8-9 ms of CPU for both sides together between our peers, and three or four round
  * trips of wall time on a real network). Opened on demand, those handshakes fall on the lookups: a put to 20 peers
  * right after a swarm forms opens about 17 connections. Opened ahead, they are paid once, when the peer joins, a few
- * at a time, and every later lookup finds its peers connected. A swarm of 100 peers is 4,950 connections: on real
+ * at a time, and later lookups find their peers connected. A swarm of 100 peers is 4,950 connections: on real
  * hardware under a second of one core per peer, and kept alive by a 12-byte yamux ping per connection every 10 to 15
  * s (connection-liveness.ts). A larger table than `maxPeers` is left to on-demand connections, as before.
  *

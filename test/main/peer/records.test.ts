@@ -109,8 +109,10 @@ describe('signed record envelope', () => {
       await expect(
         openRecord(key, reencode({ signature: record.signature.subarray(0, 10) }), { limits })
       ).rejects.toThrow(/signature does not match/)
-      // Another publisher's record under this one's name: its signature is not this key's.
+      // Another publisher's record under this one's name: its signature is not this key's (both keys known).
       const other = await publisher()
+      const own = await sealRecord(other.privateKey, other.id, key, utf8.encode('1h'))
+      expect((await openRecord(key, own.bytes, { limits })).publisher).toBe(other.id)
       const forged = await sealRecord(other.privateKey, id, key, utf8.encode('1h'))
       await expect(openRecord(key, forged.bytes, { limits })).rejects.toThrow(/signature does not match/)
       expect((await openRecord(key, bytes, { limits })).publisher).toBe(id)
