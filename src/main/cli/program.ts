@@ -29,6 +29,13 @@ const positiveSeconds = (value: string): number => {
   return seconds
 }
 
+const meshPeers = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 10_000)
+    throw new InvalidArgumentError('must be a whole number from 0 to 10000')
+  return n
+}
+
 interface ClientFlags {
   api: string
   json: boolean
@@ -60,6 +67,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       '--republish-interval <seconds>',
       'how often this peer republishes its records and re-announces what it provides (default 3600)',
       positiveSeconds
+    )
+    .option(
+      '--mesh-peers <n>',
+      'keep a connection to every routing-table peer while the table holds at most N (default 150; 0: never)',
+      meshPeers
     )
     .option('--api <host:port>', 'local API address; beyond loopback needs a token', DEFAULT_API)
     .option('--api-token-file <file>', `API token file (or $${API_TOKEN_ENV})`)

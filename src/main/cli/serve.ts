@@ -12,7 +12,7 @@ import { uiIsBuilt } from '../api/static-ui.ts'
 import { PeerHost } from '../host/peer-host.ts'
 import { DEFAULT_SETTINGS, type SwarmSettings } from '../../shared/swarm-settings.ts'
 import { isLoopbackHost } from '../api/request-guard.ts'
-import type { SwarmPeer } from '../peer/swarm-peer.ts'
+import type { SwarmPeer, SwarmPeerInit } from '../peer/swarm-peer.ts'
 import { parseSwarmKey } from '../peer/swarm-key.ts'
 import { parseApiAddress } from './api-address.ts'
 
@@ -24,6 +24,8 @@ export interface ServeOptions {
   quic: boolean
   /** Seconds between republishing this peer's records and re-announcing its provider records. */
   republishInterval?: number
+  /** Keep a connection to every routing-table peer while the table holds at most this many; 0: no table mesh. */
+  meshPeers?: number
   api: string
   protocol?: string
   namespace?: string
@@ -89,6 +91,24 @@ export interface RunningServe {
 /** The built renderer in a checkout: out/renderer beside src/. */
 export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
 
+/** The peer's settings that serve's flags choose (the rest are the host's settings or the peer's defaults). */
+export function peerOptions(
+  options: Pick<ServeOptions, 'quic' | 'republishInterval' | 'meshPeers'>
+): Partial<Omit<SwarmPeerInit, 'dataDir' | 'passphrase'>> {
+  return {
+    quic: options.quic,
+    ...(options.republishInterval != null
+      ? {
+          republishIntervalMs: options.republishInterval * 1000,
+          reprovideIntervalMs: options.republishInterval * 1000
+        }
+      : {}),
+    ...(options.meshPeers != null
+      ? { tableMesh: options.meshPeers === 0 ? null : { maxPeers: options.meshPeers } }
+      : {})
+  }
+}
+
 export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const api = parseApiAddress(options.api)
   const passphrase = await secretFrom(options.passphraseFile, PASSPHRASE_ENV, 'passphrase')
@@ -129,15 +149,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     dataDir: options.data ?? process.env[DATA_ENV] ?? join(homedir(), '.swarm-inspector'),
     passphrase,
     settings,
-    peer: {
-      quic: options.quic,
-      ...(options.republishInterval != null
-        ? {
-            republishIntervalMs: options.republishInterval * 1000,
-            reprovideIntervalMs: options.republishInterval * 1000
-          }
-        : {})
-    },
+    peer: peerOptions(options),
     ...(token != null ? { apiToken: token } : {}),
     ...(uiBuilt ? { ui } : {})
   })
