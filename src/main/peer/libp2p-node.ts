@@ -60,7 +60,7 @@ export interface Libp2pNodeBuild {
 }
 
 /**
- * A dead connection is aborted 20-30 s after the last thing it carried (a round may be spared by what came just before
+ * A dead connection is aborted 20-30 s after the last thing it received (a round may be spared by what came just before
  * it; libp2p's connection monitor took 10-20 s, at twice the pings).
  */
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 10_000 }

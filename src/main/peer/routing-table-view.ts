@@ -127,21 +127,20 @@ export class RoutingTableView {
   }
 
   async view(): Promise<BucketsView> {
-    const connectionsNow = (): Map<string, Connection> =>
-      new Map(this.node.getConnections().map((c) => [c.remotePeer.toString(), c]))
+    const byPeer = (connections: Connection[]): Map<string, Connection> =>
+      new Map(connections.map((c) => [c.remotePeer.toString(), c]))
     // Clocks are read, and this peer's own dials identified, for whoever looks (clock-skew.ts, deferred-identify.ts):
     // this view's connected peers, waiting a moment for them. The table and its connections are taken again after
     // that wait, so that the view is of its end.
-    const before = connectionsNow()
+    const openBefore = this.node.getConnections()
+    const before = byPeer(openBefore)
     const tablePeers = new Set([...this.table.kb.toIterable()].map((e) => e.peerId.toString()))
     await Promise.all([
       this.clocks.forView([...tablePeers].flatMap((id) => before.get(id) ?? [])),
       // Every connection of a peer: one of them may have been identified already.
-      this.identities.forView(
-        this.node.getConnections().filter((c) => tablePeers.has(c.remotePeer.toString()))
-      )
+      this.identities.forView(openBefore.filter((c) => tablePeers.has(c.remotePeer.toString())))
     ])
-    const connections = connectionsNow()
+    const connections = byPeer(this.node.getConnections())
     const buckets = new Map<number, RoutingPeerView[]>()
     let size = 0
     for (const entry of this.table.kb.toIterable()) {

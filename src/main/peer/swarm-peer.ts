@@ -200,6 +200,7 @@ export class SwarmPeer implements PeerServiceHandlers {
         ? new TableMesh(
             node,
             kadRoutingTable(node.services.dht),
+            connected,
             this.shutdown.signal,
             {
               ...settings.tableMesh,

@@ -53,7 +53,7 @@ const MAX_RETRY_MS = 3_600_000
  */
 const SOON_MS = 1_000
 
-export type MeshNode = Pick<Libp2p, 'peerId' | 'dial' | 'getConnections'>
+export type MeshNode = Pick<Libp2p, 'peerId' | 'dial'>
 /** What the mesh reads of kad-dht's routing table. */
 export type MeshTable = Pick<KadRoutingTable, 'size' | 'addEventListener'> & {
   kb: Pick<KadRoutingTable['kb'], 'toIterable' | 'get'>
@@ -77,6 +77,8 @@ export class TableMesh {
   constructor(
     private readonly node: MeshNode,
     private readonly table: MeshTable,
+    /** Whether this peer has an open connection to a peer (swarm-peer.ts's, shared with the crawler and lookups). */
+    private readonly connected: (peerId: PeerId) => boolean,
     private readonly signal: AbortSignal,
     private readonly options: TableMeshOptions,
     /** Sweeps wait for this (the table crawler's first crawl), so that joining is not slowed by the mesh. */
@@ -145,10 +147,6 @@ export class TableMesh {
     }
     this.pump()
     return added
-  }
-
-  private connected(peerId: PeerId): boolean {
-    return this.node.getConnections(peerId).some((c) => c.status === 'open')
   }
 
   private pump(): void {

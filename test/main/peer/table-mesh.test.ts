@@ -79,10 +79,6 @@ function fakes(self: PeerId, inTable: PeerId[], answer: (peer: PeerId) => Promis
   }
   const node: MeshNode = {
     peerId: self,
-    getConnections: ((peerId?: PeerId) =>
-      peerId != null && connected.has(peerId.toString())
-        ? [{ status: 'open' } as unknown as Connection]
-        : []) as MeshNode['getConnections'],
     dial: (async (peerId: PeerId) => {
       dials.push(peerId.toString())
       await answer(peerId)
@@ -90,7 +86,17 @@ function fakes(self: PeerId, inTable: PeerId[], answer: (peer: PeerId) => Promis
       return {} as Connection
     }) as MeshNode['dial']
   }
-  return { table, node, dials, connected }
+  /** A mesh over these fakes, with the default options but `over`. */
+  const meshWith = (over: Partial<TableMeshOptions> = {}, ready: () => boolean = () => true): TableMesh =>
+    new TableMesh(
+      node,
+      table,
+      (peerId) => connected.has(peerId.toString()),
+      new AbortController().signal,
+      { ...DEFAULT_TABLE_MESH, ...over },
+      ready
+    )
+  return { meshWith, dials, connected }
 }
 
 const newPeer = async (): Promise<PeerId> => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -102,21 +108,10 @@ async function sortedPeers(n: number): Promise<PeerId[]> {
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20))
 
 describe('table mesh, its rules', () => {
-  const options = (over: Partial<TableMeshOptions> = {}): TableMeshOptions => ({
-    ...DEFAULT_TABLE_MESH,
-    ...over
-  })
-
   it('dials at once the peers whose ids sort after its own, the others only once deferMs has passed', async () => {
     const [low, self, high] = await sortedPeers(3)
-    const { table, node, dials } = fakes(self!, [low!, high!], async () => {})
-    const mesh = new TableMesh(
-      node,
-      table,
-      new AbortController().signal,
-      options({ deferMs: 1_000 }),
-      () => true
-    )
+    const { meshWith, dials } = fakes(self!, [low!, high!], async () => {})
+    const mesh = meshWith({ deferMs: 1_000 })
     expect(mesh.sweep(0)).toBe(1)
     await settle()
     expect(dials).toEqual([high!.toString()])
@@ -131,15 +126,9 @@ describe('table mesh, its rules', () => {
 
   it('dials nothing before it is ready, nor while the table holds more than maxPeers', async () => {
     const [self, extra, ...others] = await sortedPeers(5)
-    const { table, node, dials } = fakes(self!, others, async () => {})
+    const { meshWith, dials } = fakes(self!, others, async () => {})
     let ready = false
-    const mesh = new TableMesh(
-      node,
-      table,
-      new AbortController().signal,
-      options({ maxPeers: 3 }),
-      () => ready
-    )
+    const mesh = meshWith({ maxPeers: 3 }, () => ready)
     expect(mesh.active).toBe(true)
     expect(mesh.sweep(0)).toBe(0)
     // Ready, but the table has grown past the mesh's size (the sweep tried again a second later finds it so).
@@ -159,18 +148,12 @@ describe('table mesh, its rules', () => {
   it('keeps at most `concurrency` dials in flight, and drops the queue once the table outgrows the mesh', async () => {
     const [self, extra, ...others] = await sortedPeers(7)
     const release: Array<() => void> = []
-    const { table, node, dials } = fakes(
+    const { meshWith, dials } = fakes(
       self!,
       others,
       () => new Promise<void>((resolve) => release.push(resolve))
     )
-    const mesh = new TableMesh(
-      node,
-      table,
-      new AbortController().signal,
-      options({ concurrency: 2, maxPeers: 5 }),
-      () => true
-    )
+    const mesh = meshWith({ concurrency: 2, maxPeers: 5 })
     expect(mesh.sweep(0)).toBe(5)
     await settle()
     expect(dials).toHaveLength(2)
@@ -186,9 +169,9 @@ describe('table mesh, its rules', () => {
 
   it('sweeps again shortly while the first crawl runs, instead of at the next sweep', async () => {
     const [self, ...others] = await sortedPeers(3)
-    const { table, node, dials } = fakes(self!, others, async () => {})
+    const { meshWith, dials } = fakes(self!, others, async () => {})
     let ready = false
-    const mesh = new TableMesh(node, table, new AbortController().signal, options(), () => ready)
+    const mesh = meshWith({}, () => ready)
     expect(mesh.sweep(0)).toBe(0)
     ready = true
     await expect.poll(() => dials.length, { timeout: 3_000 }).toBe(2)
@@ -197,11 +180,10 @@ describe('table mesh, its rules', () => {
   it('counts the deferral and the back-off from when a peer last lost its connection', async () => {
     const [low, self] = await sortedPeers(2)
     let fail = true
-    const { table, node, dials, connected } = fakes(self!, [low!], async () => {
+    const { meshWith, dials, connected } = fakes(self!, [low!], async () => {
       if (fail) throw new Error('connection refused')
     })
-    const opts = options({ deferMs: 1_000, retryMs: 60_000 })
-    const mesh = new TableMesh(node, table, new AbortController().signal, opts, () => true)
+    const mesh = meshWith({ deferMs: 1_000, retryMs: 60_000 })
     const t0 = performance.now()
     expect(mesh.sweep(t0)).toBe(0)
     expect(mesh.sweep(t0 + 1_000)).toBe(1)
@@ -223,16 +205,10 @@ describe('table mesh, its rules', () => {
   it('backs off from a peer whose dial failed, doubling the wait', async () => {
     const [self, other] = await sortedPeers(2)
     let fail = true
-    const { table, node, dials, connected } = fakes(self!, [other!], async () => {
+    const { meshWith, dials, connected } = fakes(self!, [other!], async () => {
       if (fail) throw new Error('connection refused')
     })
-    const mesh = new TableMesh(
-      node,
-      table,
-      new AbortController().signal,
-      options({ retryMs: 1_000 }),
-      () => true
-    )
+    const mesh = meshWith({ retryMs: 1_000 })
     const t0 = performance.now()
     mesh.sweep(t0)
     await settle()
