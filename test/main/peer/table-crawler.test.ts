@@ -26,7 +26,11 @@ import { kadIdOfKey, kadIdOfPeer } from '../../../src/main/peer/kad-id.ts'
 import type { KadNetwork } from '../../../src/main/peer/kad-network.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import { TRUSTED_HEARSAY, type Hearsay } from '../../../src/main/peer/hearsay.ts'
-import { TableCrawler } from '../../../src/main/peer/table-crawler.ts'
+import {
+  NEW_CONNECTIONS_PER_CRAWL,
+  QUESTIONS_PER_PEER,
+  TableCrawler
+} from '../../../src/main/peer/table-crawler.ts'
 import { nearestNamed } from '../../../src/main/peer/closest-peers.ts'
 import { kadNode } from '../../helpers/kad-node.ts'
 
@@ -138,6 +142,38 @@ describe('table crawler', () => {
     const missing = swarm.filter((peer) => !held().has(peer.toString()))
     expect(missing).toEqual([])
     expect(unexpected).toEqual([])
+  }, 30_000)
+
+  it("asks about the regions its bootstrap peer had no questions left for, in the same crawl, of the peers nearest them", async () => {
+    const node = await dhtNode()
+    const [bootstrap] = await peerIds(1)
+    const swarm = await peerIds(64)
+    // Every peer knows the whole swarm and answers, as kad-dht does, with the peers it knows in the region asked
+    // about. A peer asked is connected from then on, as a real question's dial leaves it.
+    const linked = [bootstrap!]
+    const askedPeers = new Set<string>()
+    const { network } = madeUpNetwork((to, key) => {
+      askedPeers.add(to.toString())
+      if (!linked.some((peer) => peer.equals(to))) linked.push(to)
+      const region = regionOf(kadIdOfKey(key))
+      return swarm.filter((peer) => regionOf(kadIdOfPeer(peer)) === region).map(info)
+    })
+    const { crawler, held } = await crawlerOf(node, network, linked, TRUSTED_HEARSAY)
+
+    // A newcomer's first crawl: its bootstrap peer answers QUESTIONS_PER_PEER of the 16 regions; the others are
+    // asked of the peers those answers named (new connections, at most NEW_CONNECTIONS_PER_CRAWL of them).
+    const summary = await crawler.crawl()
+    const missing = swarm.filter((peer) => !held().has(peer.toString()))
+    const regionsMissing = new Set(missing.map((peer) => regionOf(kadIdOfPeer(peer))))
+    console.log(
+      `[crawler] first crawl through one bootstrap peer: ${swarm.length - missing.length} of ${swarm.length} ` +
+        `peers, ${16 - regionsMissing.size} of 16 regions; ${askedPeers.size - 1} other peers asked`
+    )
+    expect(QUESTIONS_PER_PEER).toBeLessThan(16)
+    expect(missing).toEqual([])
+    expect(summary?.added).toBe(swarm.length)
+    expect(askedPeers.size - 1).toBeGreaterThan(0)
+    expect(askedPeers.size - 1).toBeLessThanOrEqual(NEW_CONNECTIONS_PER_CRAWL)
   }, 30_000)
 
   it('takes at most k peers from one answer, the closest to the key asked about, and none named without an address', async () => {
