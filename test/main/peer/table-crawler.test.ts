@@ -144,7 +144,7 @@ describe('table crawler', () => {
     expect(unexpected).toEqual([])
   }, 30_000)
 
-  it("asks about the regions its bootstrap peer had no questions left for, in the same crawl, of the peers nearest them", async () => {
+  it('asks about the regions its bootstrap peer had no questions left for, in the same crawl, of the peers nearest them', async () => {
     const node = await dhtNode()
     const [bootstrap] = await peerIds(1)
     const swarm = await peerIds(64)
