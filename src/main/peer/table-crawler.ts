@@ -73,6 +73,8 @@ interface CrawlState {
   questions: Map<string, number>
   newConnections: number
   failed: number
+  /** Peers named this crawl: each is added (or refused, or dialled and found dead) once per crawl. */
+  noted: Set<string>
 }
 
 export class TableCrawler {
@@ -170,18 +172,27 @@ export class TableCrawler {
       .sort((a, b) => a.order - b.order)
       .slice(0, regions)
       .map(({ key }) => key)
-    const crawl: CrawlState = { silent: new Set(), questions: new Map(), newConnections: 0, failed: 0 }
+    const crawl: CrawlState = {
+      silent: new Set(),
+      questions: new Map(),
+      newConnections: 0,
+      failed: 0,
+      noted: new Set()
+    }
     let added = 0
-    // Regions no one could be asked about are asked again once the first answers are in the table. A newcomer is
+    // Regions no one could be asked about are asked about once the first answers are in the table. A newcomer is
     // connected to its bootstrap peer only and knows no other: that peer answers QUESTIONS_PER_PEER regions, and
     // the rest went unasked until the probes, a region or four at a time and backing off. A `serve` joining a
     // 100-peer swarm held 73-93 % of its ideal table after the first crawl, and took 4-16 s (once over 25 s) to fill
-    // it. The second pass asks the peers nearest each of those regions (new connections, within the crawl's
-    // NEW_CONNECTIONS_PER_CRAWL) and those connected meanwhile.
-    let unanswered = keys
-    for (let pass = 0; pass < 2 && unanswered.length > 0; pass++) {
+    // it. The second pass asks about them the peers the first one named: connected ones first (those its questions
+    // connected meanwhile), else the nearest known, within the crawl's NEW_CONNECTIONS_PER_CRAWL. A region whose
+    // peers were asked and did not answer is not asked again: the probes come back to it. The first crawl, and so
+    // `crawled`, ends after the second pass (and, among strangers, after the first pass's dials of the peers it
+    // added): one-round lookups start on a table with every region asked about.
+    let unasked = keys
+    for (let pass = 0; pass < 2 && unasked.length > 0; pass++) {
       const admitting = new Map<string, PeerId>()
-      unanswered = await this.askRegions(unanswered, crawl, admitting)
+      unasked = await this.askRegions(unasked, crawl, admitting)
       const sizeBefore = this.table.size
       // Peers taken on a namer's word first: they go in at once, while each of the others waits for a dial (5 s at
       // most), and a vouch lasts VOUCH_MS from the answer, not from the add.
@@ -200,13 +211,16 @@ export class TableCrawler {
     return { added, failed: crawl.failed }
   }
 
-  /** Asks about each region of `keys`, noting the peers named in `admitting`; returns the regions left unanswered. */
+  /**
+   * Asks about each region of `keys`, noting the peers named in `admitting`; returns the regions no peer could be
+   * asked about (every known one out of questions, silent, or a new connection over the crawl's budget).
+   */
   private async askRegions(
     keys: Uint8Array[],
     crawl: CrawlState,
     admitting: Map<string, PeerId>
   ): Promise<Uint8Array[]> {
-    const unanswered: Uint8Array[] = []
+    const unasked: Uint8Array[] = []
     await inPool(keys, ASK_CONCURRENCY, async (key) => {
       const target = kadIdOfKey(key)
       // Read per region: connections this crawl opened are asked before new ones are opened.
@@ -250,18 +264,25 @@ export class TableCrawler {
           crawl.failed++
           continue
         }
-        for (const info of named) await this.remember(info, admitting)
+        for (const info of named) await this.remember(info, crawl, admitting)
         return
       }
-      unanswered.push(key)
+      if (tries === 0 && !this.signal.aborted) unasked.push(key)
     })
-    return unanswered
+    return unasked
   }
 
-  /** Notes a named peer to be added, once, if the table does not hold it already. */
-  private async remember({ id, multiaddrs }: PeerInfo, admitting: Map<string, PeerId>): Promise<void> {
+  /** Notes a named peer to be added, once a crawl, if the table does not hold it already. */
+  private async remember(
+    { id, multiaddrs }: PeerInfo,
+    crawl: CrawlState,
+    admitting: Map<string, PeerId>
+  ): Promise<void> {
     const text = id.toString()
-    if (id.equals(this.self) || admitting.has(text) || (await this.table.find(id)) != null) return
+    // Noted before the table is read, so that two answers naming it at once do not both add it.
+    if (id.equals(this.self) || crawl.noted.has(text)) return
+    crawl.noted.add(text)
+    if ((await this.table.find(id)) != null) return
     admitting.set(text, id)
     // Its addresses come with the answer; the peer store needs them before the peer can be dialled by id.
     await this.peerStore.merge(id, { multiaddrs }).catch(() => {})
