@@ -30,7 +30,7 @@ import {
   type Message,
   type PeerInfo as WirePeerInfo
 } from './gen/kad_dht_pb.ts'
-import type { KadNetwork } from './kad-network.ts'
+import type { KadMessenger, KadNetwork, KadOneWayMessage } from './kad-network.ts'
 
 /** An idle stream is closed after this long, before kad-dht's 10 s incoming-message timeout resets it. */
 export const IDLE_MS = 8_000
@@ -61,7 +61,7 @@ interface Call {
   signal: AbortSignal
 }
 
-export class DhtRequestStreams implements KadNetwork {
+export class DhtRequestStreams implements KadNetwork, KadMessenger {
   private readonly idle = new Map<string, OpenStream[]>()
   private sweeper: ReturnType<typeof setInterval> | undefined
   private closed = false
@@ -83,29 +83,10 @@ export class DhtRequestStreams implements KadNetwork {
       MessageSchema,
       create(MessageSchema, { type: WireType[msg.type], key: msg.key, record: msg.record })
     )
-    yield { name: 'DIAL_PEER', type: EventTypes.DIAL_PEER, peer: to, path }
-    let open: OpenStream
-    try {
-      open = await this.take(to, signal)
-    } catch (err) {
-      yield queryError(to, err, path)
-      return
-    }
-    yield {
-      name: 'SEND_QUERY',
-      type: EventTypes.SEND_QUERY,
-      to,
-      messageName: msg.type,
-      messageType: msg.type,
-      path
-    }
-    let response: Message
-    try {
-      response = await this.exchange(open, { to, request, msg, signal })
-    } catch (err) {
-      yield queryError(to, err, path)
-      return
-    }
+    const response = yield* this.send(to, msg.type, path, signal, (open) =>
+      this.roundTrip(open, { to, request, msg, signal })
+    )
+    if (response == null) return
     // Peer ids and addresses are parsed here, outside the stream's round trip: a malformed one fails this request
     // only (the stream stays good).
     let answered: QueryEvent
@@ -128,22 +109,90 @@ export class DhtRequestStreams implements KadNetwork {
     yield answered
   }
 
+  /**
+   * A message without an answer (ADD_PROVIDER), written on a reused stream, which goes back to the pool once the
+   * message is written: kad-dht's handler reads the next message on it as it does after an answer. kad-dht's own
+   * `sendMessage` opens, negotiates and closes a stream per message. Written is all a sender can know (kad-dht's
+   * PEER_RESPONSE event for it means the same).
+   */
+  async *sendMessage(
+    to: PeerId,
+    msg: KadOneWayMessage,
+    options: { signal?: AbortSignal; path: Path }
+  ): AsyncGenerator<QueryEvent> {
+    const { path } = options
+    const signal = options.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
+    const message = toBinary(
+      MessageSchema,
+      create(MessageSchema, { type: WireType[msg.type], key: msg.key, providers: msg.providers })
+    )
+    const written = yield* this.send(to, msg.type, path, signal, (open) =>
+      this.write(open, to, message, signal)
+    )
+    if (written == null) return
+    yield {
+      name: 'PEER_RESPONSE',
+      type: EventTypes.PEER_RESPONSE,
+      from: to,
+      messageName: msg.type,
+      messageType: msg.type,
+      closer: [],
+      providers: [],
+      path
+    }
+  }
+
+  /**
+   * DIAL_PEER, a stream (reused, or new), SEND_QUERY and `use` of the stream: its result, or null after a
+   * QUERY_ERROR. `use` failing on a reused stream (the remote dropped it meanwhile) is tried once more on a new one.
+   */
+  private async *send<T>(
+    to: PeerId,
+    type: MessageType,
+    path: Path,
+    signal: AbortSignal,
+    use: (open: OpenStream) => Promise<T>
+  ): AsyncGenerator<QueryEvent, T | null> {
+    yield { name: 'DIAL_PEER', type: EventTypes.DIAL_PEER, peer: to, path }
+    let open: OpenStream
+    try {
+      open = await this.take(to, signal)
+    } catch (err) {
+      yield queryError(to, err, path)
+      return null
+    }
+    yield { name: 'SEND_QUERY', type: EventTypes.SEND_QUERY, to, messageName: type, messageType: type, path }
+    try {
+      try {
+        return await use(open)
+      } catch (err) {
+        if (!open.reused || signal.aborted) throw err
+        return await use(await this.openNew(to, signal))
+      }
+    } catch (err) {
+      yield queryError(to, err, path)
+      return null
+    }
+  }
+
+  /** One message written; the stream goes back to the pool, or is aborted when the write failed. */
+  private async write(open: OpenStream, to: PeerId, message: Uint8Array, signal: AbortSignal): Promise<true> {
+    try {
+      await open.lp.write(message, { signal })
+      this.release(to.toString(), open)
+      return true
+    } catch (err) {
+      open.stream.abort(err as Error)
+      throw err
+    }
+  }
+
   /** Closes every idle stream and stops reusing. */
   close(): void {
     this.closed = true
     clearInterval(this.sweeper)
     for (const list of this.idle.values()) for (const open of list) closeStream(open.stream)
     this.idle.clear()
-  }
-
-  /** One request written and its answer read; on a reused stream that failed, once more on a new stream. */
-  private async exchange(open: OpenStream, call: Call): Promise<Message> {
-    try {
-      return await this.roundTrip(open, call)
-    } catch (err) {
-      if (!open.reused || call.signal.aborted) throw err
-      return await this.roundTrip(await this.openNew(call.to, call.signal), call)
-    }
   }
 
   /** The stream goes back to the pool only after an answer that is this request's; it is aborted on any failure. */

@@ -367,11 +367,11 @@ export class SwarmPeer implements PeerServiceHandlers {
     const recorder = this.queryLog.start('provide', kadIdOfKey(cid.multihash.bytes), target.topic, target.key)
     const sentTo = new Set<string>()
     try {
-      for await (const event of traced(
-        recorder,
-        this.node.services.dht.provide(cid, this.routingOptions(options)),
-        options.signal
-      )) {
+      // One round from a full table (one-round-lookups.ts), kad-dht's walk before the first crawl.
+      const events = this.lookups.usable()
+        ? this.lookups.provide(cid, this.node.getMultiaddrs(), this.routingOptions(options))
+        : this.node.services.dht.provide(cid, this.routingOptions(options))
+      for await (const event of traced(recorder, events, options.signal)) {
         if (event.name === 'SEND_QUERY' && event.messageName === 'ADD_PROVIDER')
           sentTo.add(event.to.toString())
       }

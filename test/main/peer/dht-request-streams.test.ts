@@ -10,7 +10,7 @@ import { MessageType, type QueryEvent } from '@libp2p/kad-dht'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { DEFAULT_DHT_PROTOCOL, DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
-import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import { providerCid, recordKey } from '../../../src/main/peer/dht-keys.ts'
 import { DhtRequestStreams } from '../../../src/main/peer/dht-request-streams.ts'
 import { MessageSchema, MessageType as WireType } from '../../../src/main/peer/gen/kad_dht_pb.ts'
 import { kadNetwork, type KadNetwork } from '../../../src/main/peer/kad-network.ts'
@@ -71,6 +71,31 @@ describe('DHT requests over reused streams', () => {
     await getValue(requests, holder.peerId)
     const before = opened
     for (let i = 0; i < 5; i++) expect(response(await getValue(requests, holder.peerId)).record).toBeDefined()
+    expect(opened).toBe(before)
+  })
+
+  test('a one-way ADD_PROVIDER goes on the same stream, and the remote stores it and answers the next request', async () => {
+    await getValue(requests, holder.peerId)
+    const before = opened
+    const cid = await providerCid(DEFAULT_NAMESPACE, 'streams', utf8.encode('provided'))
+    const message = {
+      type: MessageType.ADD_PROVIDER,
+      key: cid.multihash.bytes,
+      providers: [
+        { id: asker.peerId.toMultihash().bytes, multiaddrs: asker.node.getMultiaddrs().map((m) => m.bytes) }
+      ]
+    }
+    const sent = await collect(requests.sendMessage(holder.peerId, message, { path: PATH }))
+    expect(sent.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
+    // Answered on the same stream after the holder has handled the ADD_PROVIDER (one message at a time).
+    const providers = await collect(
+      requests.sendRequest(
+        holder.peerId,
+        { type: MessageType.GET_PROVIDERS, key: cid.multihash.bytes },
+        { path: PATH }
+      )
+    )
+    expect(response(providers).providers.map((p) => p.id.toString())).toEqual([asker.peerId.toString()])
     expect(opened).toBe(before)
   })
 

@@ -156,6 +156,26 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     expect(provider.queryTrace(trace.id)!.status).not.toBe('running')
   })
 
+  test('a provide announces to the k closest of the table in one round, without walking the keyspace first', async () => {
+    const provider = peers[7]!
+    const provided = await provider.provide({ topic: 'one-round', key: 'provided' }, {})
+    const trace = provider.queryTrace(provided.queryId)!
+    const sends = trace.steps.filter((s) => s.kind === 'send')
+    // kad-dht's provide walks first: FIND_NODE requests over several rounds, then ADD_PROVIDER to the walk's end.
+    expect(sends.map((s) => s.message)).toEqual(sends.map(() => 'ADD_PROVIDER'))
+    expect(sends.every((s) => s.round === 1)).toBe(true)
+    // k = 20 here, so the k closest are the whole swarm.
+    expect(new Set(sends.map((s) => s.peerId)).size).toBe(N - 1)
+    expect(provided.sentTo).toBe(N - 1)
+    expect(trace.status).toBe('ok')
+    // Every other peer finds it from the peers it asks (none of them is the provider itself, which holds its own).
+    for (const finder of peers.filter((p) => p !== provider)) {
+      const found = []
+      for await (const p of finder.getProviders({ topic: 'one-round', key: 'provided' }, {})) found.push(p)
+      expect(found.map((p) => p.peerId)).toContain(provider.peerId.toString())
+    }
+  })
+
   test(`a put returns once ${PUT_QUORUM} peers confirm it; the other sends finish in the background`, async () => {
     const put = await peers[2]!.putRecord({ topic: 'one-round', key: 'put', value: utf8.encode('v') }, {})
     expect(put.accepted).toBe(PUT_QUORUM)
