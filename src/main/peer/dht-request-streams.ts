@@ -48,6 +48,13 @@ interface OpenStream {
   lp: LengthPrefixedStream<Stream>
   idleSince: number
   reused: boolean
+  /**
+   * Whether the remote has handled everything written on it (an answer was read after it). A one-way message is
+   * only written: if the remote's handler refuses it, kad-dht aborts the stream, and a message written on it before
+   * the reset arrives is lost without an error. A request notices (its read fails, and it is resent on a new
+   * stream); a one-way message would not, so it goes only on a stream that is confirmed, or a new one.
+   */
+  confirmed: boolean
 }
 
 type Path = Parameters<KadNetwork['sendRequest']>[2]['path']
@@ -83,7 +90,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
       MessageSchema,
       create(MessageSchema, { type: WireType[msg.type], key: msg.key, record: msg.record })
     )
-    const response = yield* this.send(to, msg.type, path, signal, (open) =>
+    const response = yield* this.send(to, msg.type, path, signal, false, (open) =>
       this.roundTrip(open, { to, request, msg, signal })
     )
     if (response == null) return
@@ -126,7 +133,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
       MessageSchema,
       create(MessageSchema, { type: WireType[msg.type], key: msg.key, providers: msg.providers })
     )
-    const written = yield* this.send(to, msg.type, path, signal, (open) =>
+    const written = yield* this.send(to, msg.type, path, signal, true, (open) =>
       this.write(open, to, message, signal)
     )
     if (written == null) return
@@ -151,12 +158,13 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
     type: MessageType,
     path: Path,
     signal: AbortSignal,
+    confirmedOnly: boolean,
     use: (open: OpenStream) => Promise<T>
   ): AsyncGenerator<QueryEvent, T | null> {
     yield { name: 'DIAL_PEER', type: EventTypes.DIAL_PEER, peer: to, path }
     let open: OpenStream
     try {
-      open = await this.take(to, signal)
+      open = await this.take(to, signal, confirmedOnly)
     } catch (err) {
       yield queryError(to, err, path)
       return null
@@ -179,7 +187,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
   private async write(open: OpenStream, to: PeerId, message: Uint8Array, signal: AbortSignal): Promise<true> {
     try {
       await open.lp.write(message, { signal })
-      this.release(to.toString(), open)
+      this.release(to.toString(), open, false)
       return true
     } catch (err) {
       open.stream.abort(err as Error)
@@ -206,7 +214,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
         throw new Error(`answer of type ${WireType[response.type]} to a ${msg.type} request`)
       if (response.key != null && response.key.length > 0 && !equals(response.key, msg.key))
         throw new Error(`${msg.type} answer for another key`)
-      this.release(to.toString(), open)
+      this.release(to.toString(), open, true)
       return response
     } catch (err) {
       open.stream.abort(err as Error)
@@ -214,13 +222,19 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
     }
   }
 
-  private async take(to: PeerId, signal: AbortSignal): Promise<OpenStream> {
-    const list = this.idle.get(to.toString())
+  /** An idle stream to `to` (only a confirmed one, with `confirmedOnly`), or a new one. */
+  private async take(to: PeerId, signal: AbortSignal, confirmedOnly: boolean): Promise<OpenStream> {
+    const list = this.idle.get(to.toString()) ?? []
     const now = Date.now()
-    while (list != null && list.length > 0) {
-      const open = list.pop()!
-      if (usable(open.stream) && now - open.idleSince < IDLE_MS) return { ...open, reused: true }
-      closeStream(open.stream)
+    for (let i = list.length - 1; i >= 0; i--) {
+      const open = list[i]!
+      if (!usable(open.stream) || now - open.idleSince >= IDLE_MS) {
+        list.splice(i, 1)
+        closeStream(open.stream)
+      } else if (!confirmedOnly || open.confirmed) {
+        list.splice(i, 1)
+        return { ...open, reused: true }
+      }
     }
     return this.openNew(to, signal)
   }
@@ -229,16 +243,16 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
     // The protocol's name goes out with the request (one round trip less): there is one protocol to offer, and a
     // peer that does not speak it fails the request as surely as a refused negotiation would.
     const stream = await this.node.dialProtocol(to, this.protocol, { signal, negotiateFully: false })
-    return { stream, lp: lpStream(stream), idleSince: 0, reused: false }
+    return { stream, lp: lpStream(stream), idleSince: 0, reused: false, confirmed: true }
   }
 
-  private release(peer: string, open: OpenStream): void {
+  private release(peer: string, open: OpenStream, confirmed: boolean): void {
     const list = this.idle.get(peer) ?? []
     if (this.closed || !usable(open.stream) || list.length >= IDLE_PER_PEER) {
       closeStream(open.stream)
       return
     }
-    list.push({ ...open, idleSince: Date.now() })
+    list.push({ ...open, idleSince: Date.now(), confirmed })
     this.idle.set(peer, list)
     if (this.sweeper == null) {
       this.sweeper = setInterval(() => this.sweep(), IDLE_MS)

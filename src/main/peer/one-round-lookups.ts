@@ -218,11 +218,14 @@ export class OneRoundLookups {
       if (spare != null) yield* send(spare)
     }
     const [warm, cold] = this.byConnection(peers)
-    const coldInTurns = async function* (): AsyncGenerator<RoundEvent> {
-      for (let i = 0; i < cold.length; i += PROVIDE_DIALS)
-        yield* merge(...cold.slice(i, i + PROVIDE_DIALS).map(send))
+    // PROVIDE_DIALS senders take the cold peers in turn, each the next as soon as its last is done.
+    const dialling = async function* (): AsyncGenerator<RoundEvent> {
+      for (let peer = cold.shift(); peer != null; peer = cold.shift()) yield* send(peer)
     }
-    yield* merge(...warm.map(send), coldInTurns())
+    const dialers = Array.from({ length: Math.min(PROVIDE_DIALS, cold.length) }, dialling)
+    yield* merge(...warm.map(send), ...dialers)
+    // Stopped sends end without an error of their own: the provide was cancelled, not done.
+    signal.throwIfAborted()
   }
 
   /**

@@ -360,20 +360,32 @@ export class SwarmPeer implements PeerServiceHandlers {
     return { removed }
   }
 
-  provide: PeerServiceHandlers['provide'] = async ({ topic, key }, options) => {
+  provide: PeerServiceHandlers['provide'] = async (input, options) => this.announce(input, options)
+
+  /**
+   * Announces this peer as a provider of a key. In one round from a full table (one-round-lookups.ts); with `walk`,
+   * and before the first crawl, kad-dht's provide, which walks to the closest peers first: the re-announcement does,
+   * as a republish does (see OneRoundLookups.putValue), to reach the closest peers a table may lack.
+   */
+  private async announce(
+    { topic, key }: ApiParsedInput<'provide'>,
+    options: CallOptions,
+    how: { walk: boolean } = { walk: false }
+  ): Promise<Awaited<ReturnType<PeerServiceHandlers['provide']>>> {
     const target = this.target(topic, key)
     const cid = await providerCid(this.settings.namespace, target.topic, target.key)
     await this.bookkeeping.rememberKey(cid, target)
     const recorder = this.queryLog.start('provide', kadIdOfKey(cid.multihash.bytes), target.topic, target.key)
     const sentTo = new Set<string>()
     try {
-      // One round from a full table (one-round-lookups.ts), kad-dht's walk before the first crawl.
-      const events = this.lookups.usable()
-        ? this.lookups.provide(cid, this.node.getMultiaddrs(), this.routingOptions(options))
-        : this.node.services.dht.provide(cid, this.routingOptions(options))
+      const events =
+        !how.walk && this.lookups.usable()
+          ? this.lookups.provide(cid, this.node.getMultiaddrs(), this.routingOptions(options))
+          : this.node.services.dht.provide(cid, this.routingOptions(options))
       for await (const event of traced(recorder, events, options.signal)) {
-        if (event.name === 'SEND_QUERY' && event.messageName === 'ADD_PROVIDER')
-          sentTo.add(event.to.toString())
+        // Counted once written (ADD_PROVIDER has no answer; its PEER_RESPONSE event says it was sent).
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'ADD_PROVIDER')
+          sentTo.add(event.from.toString())
       }
     } catch (err) {
       throw lookupFailed('provide', err, options)
@@ -906,7 +918,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     }
     for (const { topic, key } of provided) {
       if (this.shutdown.signal.aborted) return
-      await this.provide({ topic, key }, { signal: this.shutdown.signal }).catch(() => {})
+      await this.announce({ topic, key }, { signal: this.shutdown.signal }, { walk: true }).catch(() => {})
     }
   }
 

@@ -47,6 +47,18 @@ afterAll(async () => {
 
 const getValue = (network: KadNetwork, to: PeerId) =>
   collect(network.sendRequest(to, { type: MessageType.GET_VALUE, key }, { path: PATH }))
+/** ADD_PROVIDER from the asker to the holder for a key of the test's topic, over the reused streams. */
+async function addProvider(key: string) {
+  const cid = await providerCid(DEFAULT_NAMESPACE, 'streams', utf8.encode(key))
+  const message = {
+    type: MessageType.ADD_PROVIDER,
+    key: cid.multihash.bytes,
+    providers: [
+      { id: asker.peerId.toMultihash().bytes, multiaddrs: asker.node.getMultiaddrs().map((m) => m.bytes) }
+    ]
+  }
+  return { cid, events: await collect(requests.sendMessage(holder.peerId, message, { path: PATH })) }
+}
 const response = (events: QueryEvent[]) => {
   const answer = events.find((e) => e.name === 'PEER_RESPONSE')
   if (answer?.name !== 'PEER_RESPONSE') throw new Error(`no answer: ${events.map((e) => e.name).join(', ')}`)
@@ -77,16 +89,8 @@ describe('DHT requests over reused streams', () => {
   test('a one-way ADD_PROVIDER goes on the same stream, and the remote stores it and answers the next request', async () => {
     await getValue(requests, holder.peerId)
     const before = opened
-    const cid = await providerCid(DEFAULT_NAMESPACE, 'streams', utf8.encode('provided'))
-    const message = {
-      type: MessageType.ADD_PROVIDER,
-      key: cid.multihash.bytes,
-      providers: [
-        { id: asker.peerId.toMultihash().bytes, multiaddrs: asker.node.getMultiaddrs().map((m) => m.bytes) }
-      ]
-    }
-    const sent = await collect(requests.sendMessage(holder.peerId, message, { path: PATH }))
-    expect(sent.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
+    const { cid, events } = await addProvider('provided')
+    expect(events.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
     // Answered on the same stream after the holder has handled the ADD_PROVIDER (one message at a time).
     const providers = await collect(
       requests.sendRequest(
@@ -97,6 +101,36 @@ describe('DHT requests over reused streams', () => {
     )
     expect(response(providers).providers.map((p) => p.id.toString())).toEqual([asker.peerId.toString()])
     expect(opened).toBe(before)
+  })
+
+  test('a one-way message never follows another on a stream the remote has not confirmed since', async () => {
+    await getValue(requests, holder.peerId)
+    const before = opened
+    // The holder refuses the next ADD_PROVIDER: kad-dht then aborts the stream it came on.
+    type Rpc = { handleMessage: (from: unknown, msg: { type: string }) => Promise<unknown> }
+    const rpc = (holder.node.services.dht as unknown as { rpc: Rpc }).rpc
+    const original = rpc.handleMessage
+    rpc.handleMessage = async (from, msg) => {
+      if (msg.type === 'ADD_PROVIDER') {
+        rpc.handleMessage = original
+        throw new Error('refused')
+      }
+      return original.call(rpc, from, msg)
+    }
+    const refused = await addProvider('refused')
+    const second = await addProvider('second')
+    expect(refused.events.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
+    expect(second.events.map((e) => e.name)).toEqual(['DIAL_PEER', 'SEND_QUERY', 'PEER_RESPONSE'])
+    // Written on the first's stream, the second would have been lost with it; it went on a new one, and arrived.
+    expect(opened).toBe(before + 1)
+    const providers = await collect(
+      requests.sendRequest(
+        holder.peerId,
+        { type: MessageType.GET_PROVIDERS, key: second.cid.multihash.bytes },
+        { path: PATH }
+      )
+    )
+    expect(response(providers).providers.map((p) => p.id.toString())).toEqual([asker.peerId.toString()])
   })
 
   test('a stream the remote dropped while idle is replaced, and the request still succeeds', async () => {

@@ -2,7 +2,8 @@
  * The table crawler and the one-round lookups it makes possible, on a swarm of real peers that join through one
  * bootstrap peer and are never dialled to each other by the test.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { CID } from 'multiformats/cid'
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
@@ -32,6 +33,13 @@ function slowGetValue(peer: SwarmPeer, ms: number): () => void {
   return () => {
     rpc.handleMessage = original
   }
+}
+
+/** The providers a peer's kad-dht holds for a key (its provider store; kad-dht does not export it). */
+async function providersHeld(peer: SwarmPeer, cid: CID): Promise<string[]> {
+  type Providers = { getProviders: (cid: CID) => Promise<{ toString(): string }[]> }
+  const { providers } = peer.node.services.dht as unknown as { providers: Providers }
+  return (await providers.getProviders(cid)).map(String)
 }
 
 /** A put every one of the k closest holds (the put returns at its quorum; this waits for the rest). */
@@ -168,11 +176,31 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     expect(new Set(sends.map((s) => s.peerId)).size).toBe(N - 1)
     expect(provided.sentTo).toBe(N - 1)
     expect(trace.status).toBe('ok')
-    // Every other peer finds it from the peers it asks (none of them is the provider itself, which holds its own).
-    for (const finder of peers.filter((p) => p !== provider)) {
-      const found = []
-      for await (const p of finder.getProviders({ topic: 'one-round', key: 'provided' }, {})) found.push(p)
-      expect(found.map((p) => p.peerId)).toContain(provider.peerId.toString())
+    // Every other peer holds the provider record: it was sent, and each one handled it.
+    const cid = CID.parse(provided.cid)
+    await waitFor(async () => {
+      const held = await Promise.all(
+        peers
+          .filter((p) => p !== provider)
+          .map(async (p) => (await providersHeld(p, cid)).includes(provider.peerId.toString()))
+      )
+      return held.every(Boolean)
+    }, 'every other peer to hold the provider record')
+  })
+
+  test('the hourly re-announcement walks to the closest peers first, as a republish does', async () => {
+    const provider = peers[8]!
+    // One-round lookups (and provides) start after the first crawl; this test may run alone (-t).
+    const lookups = (provider as unknown as { lookups: { usable(): boolean } }).lookups
+    await waitFor(() => lookups.usable(), "the provider's first crawl")
+    const walks = vi.spyOn(provider.node.services.dht, 'provide')
+    try {
+      await provider.provide({ topic: 'one-round', key: 're-announced' }, {})
+      expect(walks, "a user's provide is one round").not.toHaveBeenCalled()
+      await provider.republish()
+      expect(walks).toHaveBeenCalled()
+    } finally {
+      walks.mockRestore()
     }
   })
 
