@@ -241,11 +241,15 @@ describe('limits', () => {
         const { sentTo } = await c.provide({ topic: 'capabilities', key: 'lidar' }, {})
         expect(sentTo).toBeGreaterThan(0)
       }
-      const held = await host.providerRecords({}, {})
-      const lidar = held.held.find((k) =>
-        k.providers.some((p) => clients.some((c) => c.peerId.toString() === p.peerId))
-      )!
-      expect(lidar.providers).toHaveLength(2)
+      // ADD_PROVIDER has no answer: a provide returns once its messages are written, before the host has handled
+      // them. Two arrive; a third, had the cap let it in, would have arrived as soon.
+      const lidarProviders = async (): Promise<number> =>
+        (await host.providerRecords({}, {})).held.find((k) =>
+          k.providers.some((p) => clients.some((c) => c.peerId.toString() === p.peerId))
+        )?.providers.length ?? 0
+      await waitFor(async () => (await lidarProviders()) >= 2, 'two providers at the host')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(await lidarProviders()).toBe(2)
     } finally {
       await teardown([host, ...clients])
     }
