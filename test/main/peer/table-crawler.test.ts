@@ -187,10 +187,15 @@ describe('table crawler', () => {
     const [hostile] = await peerIds(1)
     const many = await peerIds(200)
     const addressless = await peerIds(5)
-    const { network, asked } = madeUpNetwork(() => [
-      ...many.map(info),
-      ...addressless.map((id) => ({ id, multiaddrs: [] }))
-    ])
+    // Only the hostile peer answers: the peers it names are made up, and a second pass of the crawl that asked them
+    // (about the regions the hostile peer had no questions left for) finds them silent. Every peer taken comes from
+    // the hostile peer's answers.
+    const asked: Uint8Array[] = []
+    const { network } = madeUpNetwork((to, key) => {
+      if (!to.equals(hostile!)) throw new Error('a made-up peer: nothing answers')
+      asked.push(key)
+      return [...many.map(info), ...addressless.map((id) => ({ id, multiaddrs: [] }))]
+    })
     const { crawler, held } = await crawlerOf(node, network, [hostile!], TRUSTED_HEARSAY)
     await crawler.crawl()
 
