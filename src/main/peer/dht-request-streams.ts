@@ -85,11 +85,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
   ): AsyncGenerator<QueryEvent> {
     const { path } = options
     const signal = options.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
-    // kad-dht's message types are the names (strings); on the wire they are numbers.
-    const request = toBinary(
-      MessageSchema,
-      create(MessageSchema, { type: WireType[msg.type], key: msg.key, record: msg.record })
-    )
+    const request = encode(msg)
     const response = yield* this.send(to, msg.type, path, signal, false, (open) =>
       this.roundTrip(open, { to, request, msg, signal })
     )
@@ -129,10 +125,7 @@ export class DhtRequestStreams implements KadNetwork, KadMessenger {
   ): AsyncGenerator<QueryEvent> {
     const { path } = options
     const signal = options.signal ?? AbortSignal.timeout(DEFAULT_TIMEOUT_MS)
-    const message = toBinary(
-      MessageSchema,
-      create(MessageSchema, { type: WireType[msg.type], key: msg.key, providers: msg.providers })
-    )
+    const message = encode(msg)
     const written = yield* this.send(to, msg.type, path, signal, true, (open) =>
       this.write(open, to, message, signal)
     )
@@ -281,6 +274,11 @@ const usable = (stream: Stream): boolean =>
 
 function closeStream(stream: Stream): void {
   stream.close().catch((err: Error) => stream.abort(err))
+}
+
+/** A request or one-way message on the wire. kad-dht's message types are the names (strings); there they are numbers. */
+function encode(msg: Request | KadOneWayMessage): Uint8Array {
+  return toBinary(MessageSchema, create(MessageSchema, { ...msg, type: WireType[msg.type] }))
 }
 
 /** kad-dht's message type for a wire number: kad-dht names its types by their protobuf names. */
