@@ -8,6 +8,7 @@ import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { GET_FANOUT, HEDGE_MAX_MS, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
+import { SwarmDatastore } from '../../../src/main/peer/swarm-datastore.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
 const N = 16
@@ -21,17 +22,65 @@ async function firstAsked(getter: SwarmPeer, key: string): Promise<SwarmPeer> {
   return byId(getter.queryTrace(queryId)!.steps.find((s) => s.kind === 'send')!.peerId)
 }
 
-/** Holds a peer's answers to GET_VALUE for `ms` (fault injection into kad-dht's request handler); returns undo. */
-function slowGetValue(peer: SwarmPeer, ms: number): () => void {
+/** Runs `tap` before a peer's kad-dht handles each request of `type` (fault injection into its handler); undo. */
+function tapRequests(peer: SwarmPeer, type: string, tap: () => Promise<void> | void): () => void {
   type Rpc = { handleMessage: (from: unknown, msg: { type: string }) => Promise<unknown> }
   const rpc = (peer.node.services.dht as unknown as { rpc: Rpc }).rpc
   const original = rpc.handleMessage
   rpc.handleMessage = async (from, msg) => {
-    if (msg.type === 'GET_VALUE') await new Promise((resolve) => setTimeout(resolve, ms))
+    if (msg.type === type) await tap()
     return original.call(rpc, from, msg)
   }
   return () => {
     rpc.handleMessage = original
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Holds a peer's answers to GET_VALUE for `ms`; returns undo. */
+const slowGetValue = (peer: SwarmPeer, ms: number): (() => void) =>
+  tapRequests(peer, 'GET_VALUE', () => sleep(ms))
+
+/** When the watched peers received requests of `type` (performance.now()); `undo` stops watching. */
+function arrivals(watched: SwarmPeer[], type: string): { times: number[]; undo: () => void } {
+  const times: number[] = []
+  const undos = watched.map((p) => tapRequests(p, type, () => void times.push(performance.now())))
+  return { times, undo: () => undos.forEach((undo) => undo()) }
+}
+
+/**
+ * Slows a peer's datastore reads and writes (get, put) of keys under `prefixes` by `ms`, and notes when each such
+ * call started and ended, by prefix (performance.now()); `undo` puts the datastore back.
+ */
+function slowStore(
+  peer: SwarmPeer,
+  prefixes: string[],
+  ms: number
+): { started: Map<string, number>; ended: Map<string, number>; undo: () => void } {
+  const store = (peer as unknown as { datastore: SwarmDatastore }).datastore
+  const started = new Map<string, number>()
+  const ended = new Map<string, number>()
+  const under = (key: string): string | undefined => prefixes.find((prefix) => key.startsWith(prefix))
+  const slowly = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+    const prefix = under(key)
+    if (prefix == null) return call()
+    started.set(prefix, performance.now())
+    await sleep(ms)
+    try {
+      return await call()
+    } finally {
+      ended.set(prefix, performance.now())
+    }
+  }
+  const { put, get } = SwarmDatastore.prototype
+  store.put = async (key, value, options) =>
+    slowly(key.toString(), () => put.call(store, key, value, options))
+  store.get = async (key, options) => slowly(key.toString(), () => get.call(store, key, options))
+  return {
+    started,
+    ended,
+    undo: () => ['put', 'get'].forEach((method) => Reflect.deleteProperty(store, method))
   }
 }
 
@@ -41,6 +90,10 @@ async function providersHeld(peer: SwarmPeer, cid: CID): Promise<string[]> {
   const { providers } = peer.node.services.dht as unknown as { providers: Providers }
   return (await providers.getProviders(cid)).map(String)
 }
+
+/** Waits for every peer's first crawl, after which lookups are one-round (a test run alone, -t, starts before). */
+const crawled = (): Promise<void> =>
+  waitFor(() => peers.every((p) => p.oneRoundReady), 'every first crawl', 50_000)
 
 /** A put every one of the k closest holds (the put returns at its quorum; this waits for the rest). */
 async function putEverywhere(from: SwarmPeer, key: string, value: string): Promise<void> {
@@ -163,6 +216,52 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     await lookup.return(undefined)
     expect(provider.queryTrace(trace.id)!.status).not.toBe('running')
   })
+
+  test('a get reads its own copy while its requests go out, and prefers it to an equal one', async () => {
+    await crawled()
+    await putEverywhere(peers[9]!, 'own-copy', 'own')
+    const getter = peers[10]!
+    const asked = arrivals(
+      peers.filter((p) => p !== getter),
+      'GET_VALUE'
+    )
+    const slow = slowStore(getter, ['/dht/record/'], 300)
+    try {
+      const { record } = await getter.getRecord({ topic: 'one-round', key: 'own-copy' }, {})
+      expect(utf8.decode(record!.value)).toBe('own')
+      expect(record!.from).toBe(getter.peerId.toString())
+      expect(Math.min(...asked.times)).toBeLessThan(slow.ended.get('/dht/record/')!)
+    } finally {
+      slow.undo()
+      asked.undo()
+    }
+  }, 60_000)
+
+  test('a put writes its own copy and its mark while its requests go out, and returns once both are written', async () => {
+    await crawled()
+    const putter = peers[11]!
+    const asked = arrivals(
+      peers.filter((p) => p !== putter),
+      'PUT_VALUE'
+    )
+    const [record, mark] = ['/dht/record/', '/swarm-inspector/published/']
+    const slow = slowStore(putter, [record, mark], 300)
+    try {
+      await putter.putRecord({ topic: 'one-round', key: 'written-alongside', value: utf8.encode('v') }, {})
+      const returned = performance.now()
+      const firstRequest = Math.min(...asked.times)
+      // Both writes were under way before the first request reached a peer; the copy was still being written then.
+      expect(slow.started.get(record)).toBeLessThan(firstRequest)
+      expect(slow.started.get(mark)).toBeLessThan(firstRequest)
+      expect(firstRequest).toBeLessThan(slow.ended.get(record)!)
+      // The put returned only once both were written.
+      expect(slow.ended.get(record)).toBeLessThanOrEqual(returned)
+      expect(slow.ended.get(mark)).toBeLessThanOrEqual(returned)
+    } finally {
+      slow.undo()
+      asked.undo()
+    }
+  }, 60_000)
 
   test('a provide announces to the k closest of the table in one round, without walking the keyspace first', async () => {
     const provider = peers[7]!
