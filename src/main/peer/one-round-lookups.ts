@@ -325,12 +325,13 @@ export class OneRoundLookups {
     const record = new DhtRecord(dhtKey, value, new Date()).serialize()
     // kad-dht's put stores the record here before sending it; this one stores it at the same datastore key while
     // the first wave goes out, and reports no answer before the write is done, so a put that reached its quorum is
-    // on this peer's disk too. Awaited first, the write's completion waited behind the process's network events: 1
+    // in this peer's store too. Awaited first, the write's completion waited behind the process's network events: 1
     // to 10 ms between a put's signature and its first request in a busy 100-peer lab.
     const stored = (async () => {
       await this.datastore.put(recordDatastoreKey(dhtKey), record)
     })()
-    // Its failure is thrown below; until then it must not count as unhandled (which ends the process).
+    // Its failure fails the put (thrown below, though the first wave may hold the record by then); until then it must
+    // not count as unhandled, which ends the process.
     stored.catch(() => {})
     const send = (peer: PeerId): AsyncGenerator<RoundEvent> =>
       this.ask(

@@ -336,14 +336,9 @@ export class SwarmPeer implements PeerServiceHandlers {
     const target = this.target(topic, key)
     checkValue(value, this.settings.limits)
     const { bytes } = await sealRecord(this.privateKey, this.node.peerId.toString(), target.dhtKey, value)
-    // Marked while the record goes out rather than after (a LevelDB write whose completion waited behind the
-    // process's network events, up to 6 ms after the quorum in a busy lab). A put that fails after this leaves
-    // the key marked; the republisher looks it up and unmarks it unless a copy of this peer's is found.
-    const marked = this.bookkeeping.markPublished(target.dhtKey, { topic: target.topic, key: target.key })
-    marked.catch(() => {})
-    const result = await this.publish(target, bytes, options)
-    await marked
-    return result
+    return this.bookkeeping.publishing(target.dhtKey, { topic: target.topic, key: target.key }, () =>
+      this.publish(target, bytes, options)
+    )
   }
 
   getRecord: PeerServiceHandlers['getRecord'] = async ({ topic, key }, options) => {

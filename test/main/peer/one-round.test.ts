@@ -3,12 +3,15 @@
  * bootstrap peer and are never dialled to each other by the test.
  */
 import { CID } from 'multiformats/cid'
+import { equals } from 'uint8arrays'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { GET_FANOUT, HEDGE_MAX_MS, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
 import { SwarmDatastore } from '../../../src/main/peer/swarm-datastore.ts'
+import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import { DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
 const N = 16
@@ -23,12 +26,16 @@ async function firstAsked(getter: SwarmPeer, key: string): Promise<SwarmPeer> {
 }
 
 /** Runs `tap` before a peer's kad-dht handles each request of `type` (fault injection into its handler); undo. */
-function tapRequests(peer: SwarmPeer, type: string, tap: () => Promise<void> | void): () => void {
-  type Rpc = { handleMessage: (from: unknown, msg: { type: string }) => Promise<unknown> }
+function tapRequests(
+  peer: SwarmPeer,
+  type: string,
+  tap: (msg: { key?: Uint8Array }) => Promise<void> | void
+): () => void {
+  type Rpc = { handleMessage: (from: unknown, msg: { type: string; key?: Uint8Array }) => Promise<unknown> }
   const rpc = (peer.node.services.dht as unknown as { rpc: Rpc }).rpc
   const original = rpc.handleMessage
   rpc.handleMessage = async (from, msg) => {
-    if (msg.type === type) await tap()
+    if (msg.type === type) await tap(msg)
     return original.call(rpc, from, msg)
   }
   return () => {
@@ -42,41 +49,47 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const slowGetValue = (peer: SwarmPeer, ms: number): (() => void) =>
   tapRequests(peer, 'GET_VALUE', () => sleep(ms))
 
-/** When the watched peers received requests of `type` (performance.now()); `undo` stops watching. */
-function arrivals(watched: SwarmPeer[], type: string): { times: number[]; undo: () => void } {
+/** When the watched peers received requests of `type` for `dhtKey` (performance.now()); `undo` stops watching. */
+function arrivals(
+  watched: SwarmPeer[],
+  type: string,
+  dhtKey: Uint8Array
+): { times: number[]; undo: () => void } {
   const times: number[] = []
-  const undos = watched.map((p) => tapRequests(p, type, () => void times.push(performance.now())))
+  const undos = watched.map((p) =>
+    tapRequests(p, type, (msg) => {
+      if (msg.key != null && equals(msg.key, dhtKey)) times.push(performance.now())
+    })
+  )
   return { times, undo: () => undos.forEach((undo) => undo()) }
 }
 
 /**
- * Slows a peer's datastore reads and writes (get, put) of keys under `prefixes` by `ms`, and notes when each such
- * call started and ended, by prefix (performance.now()); `undo` puts the datastore back.
+ * Holds a peer's datastore reads and writes (get, put) of keys under each prefix of `holds` until that prefix's
+ * hold resolves, and notes when each such call started and ended, by prefix (performance.now()); `undo` puts the
+ * datastore back.
  */
-function slowStore(
+function holdStore(
   peer: SwarmPeer,
-  prefixes: string[],
-  ms: number
+  holds: Record<string, () => Promise<void>>
 ): { started: Map<string, number>; ended: Map<string, number>; undo: () => void } {
   const store = (peer as unknown as { datastore: SwarmDatastore }).datastore
   const started = new Map<string, number>()
   const ended = new Map<string, number>()
-  const under = (key: string): string | undefined => prefixes.find((prefix) => key.startsWith(prefix))
-  const slowly = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
-    const prefix = under(key)
+  const held = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+    const prefix = Object.keys(holds).find((p) => key.startsWith(p))
     if (prefix == null) return call()
     started.set(prefix, performance.now())
-    await sleep(ms)
     try {
+      await holds[prefix]!()
       return await call()
     } finally {
       ended.set(prefix, performance.now())
     }
   }
   const { put, get } = SwarmDatastore.prototype
-  store.put = async (key, value, options) =>
-    slowly(key.toString(), () => put.call(store, key, value, options))
-  store.get = async (key, options) => slowly(key.toString(), () => get.call(store, key, options))
+  store.put = async (key, value, options) => held(key.toString(), () => put.call(store, key, value, options))
+  store.get = async (key, options) => held(key.toString(), () => get.call(store, key, options))
   return {
     started,
     ended,
@@ -90,6 +103,10 @@ async function providersHeld(peer: SwarmPeer, cid: CID): Promise<string[]> {
   const { providers } = peer.node.services.dht as unknown as { providers: Providers }
   return (await providers.getProviders(cid)).map(String)
 }
+
+/** Resolves once a request `arrivals` watches for has reached a peer (10 s at most). */
+const requested = (asked: { times: number[] }): Promise<void> =>
+  waitFor(() => asked.times.length > 0, 'a request to reach a peer', 10_000)
 
 /** Waits for every peer's first crawl, after which lookups are one-round (a test run alone, -t, starts before). */
 const crawled = (): Promise<void> =>
@@ -223,16 +240,19 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     const getter = peers[10]!
     const asked = arrivals(
       peers.filter((p) => p !== getter),
-      'GET_VALUE'
+      'GET_VALUE',
+      recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('own-copy'))
     )
-    const slow = slowStore(getter, ['/dht/record/'], 300)
+    // The read of its own copy is held until the round's first request has reached a peer (10 s at most: were the
+    // read awaited before the round, the get would fail here).
+    const store = holdStore(getter, { '/dht/record/': () => requested(asked) })
     try {
       const { record } = await getter.getRecord({ topic: 'one-round', key: 'own-copy' }, {})
       expect(utf8.decode(record!.value)).toBe('own')
       expect(record!.from).toBe(getter.peerId.toString())
-      expect(Math.min(...asked.times)).toBeLessThan(slow.ended.get('/dht/record/')!)
+      expect(Math.min(...asked.times)).toBeLessThan(store.ended.get('/dht/record/')!)
     } finally {
-      slow.undo()
+      store.undo()
       asked.undo()
     }
   }, 60_000)
@@ -242,23 +262,30 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     const putter = peers[11]!
     const asked = arrivals(
       peers.filter((p) => p !== putter),
-      'PUT_VALUE'
+      'PUT_VALUE',
+      recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('written-alongside'))
     )
     const [record, mark] = ['/dht/record/', '/swarm-inspector/published/']
-    const slow = slowStore(putter, [record, mark], 300)
+    // Both writes are held until the first request has reached a peer (10 s at most: were either awaited before the
+    // sends, the put would fail here); the copy's for 300 ms more, so that it ends well after the mark's.
+    const store = holdStore(putter, {
+      [record]: async () => {
+        await requested(asked)
+        await sleep(300)
+      },
+      [mark]: () => requested(asked)
+    })
     try {
       await putter.putRecord({ topic: 'one-round', key: 'written-alongside', value: utf8.encode('v') }, {})
       const returned = performance.now()
       const firstRequest = Math.min(...asked.times)
-      // Both writes were under way before the first request reached a peer; the copy was still being written then.
-      expect(slow.started.get(record)).toBeLessThan(firstRequest)
-      expect(slow.started.get(mark)).toBeLessThan(firstRequest)
-      expect(firstRequest).toBeLessThan(slow.ended.get(record)!)
-      // The put returned only once both were written.
-      expect(slow.ended.get(record)).toBeLessThanOrEqual(returned)
-      expect(slow.ended.get(mark)).toBeLessThanOrEqual(returned)
+      expect(store.started.get(record)).toBeLessThan(firstRequest)
+      expect(store.started.get(mark)).toBeLessThan(firstRequest)
+      // The put returned only once both were written: no answer counted towards its quorum before its own copy was.
+      expect(store.ended.get(record)).toBeLessThanOrEqual(returned)
+      expect(store.ended.get(mark)).toBeLessThanOrEqual(returned)
     } finally {
-      slow.undo()
+      store.undo()
       asked.undo()
     }
   }, 60_000)
