@@ -32,6 +32,8 @@ export class Bookkeeping {
   private readonly marking = new Map<string, Marking>()
   /** By key (base32): the last mark operation started (a mark, or one taken back), so that they apply in order. */
   private readonly lastMarkOp = new Map<string, Promise<unknown>>()
+  /** Open watches (see watchPuts): each collects the keys (base32) puts start on while it is open. */
+  private readonly watches = new Set<Set<string>>()
 
   constructor(private readonly datastore: Datastore) {}
 
@@ -40,15 +42,17 @@ export class Bookkeeping {
    * returns its result once the mark is written too. Written after the put, the mark's LevelDB write added 0.1 to 6
    * ms to every put, its completion queued behind the process's network events. A put that fails leaves the key as
    * it found it: the mark is taken back unless the key was marked before, or another put of it that overlapped this
-   * one succeeded or is still running.
+   * one succeeded or is still running. (A take-back that fails leaves the key marked; the next republish finds no
+   * copy of this peer's, and unmarks it.)
    */
   async publishing<T>(dhtKey: Uint8Array, entry: TopicKey, put: () => Promise<T>): Promise<T> {
     const id = toString(dhtKey, 'base32')
+    for (const watch of this.watches) watch.add(id)
     let marking = this.marking.get(id)
     if (marking == null) {
       const before = this.inOrder(id, async () => {
         const marked = await this.isPublished(dhtKey)
-        if (!marked) await this.markPublished(dhtKey, entry)
+        if (!marked) await this.datastore.put(publishedKey(dhtKey), cborg.encode(entry))
         return marked
       })
       // Its failure is the put's (below); until then it must not count as unhandled.
@@ -69,7 +73,7 @@ export class Bookkeeping {
         // after the mark is taken back.
         this.marking.delete(id)
         await this.inOrder(id, async () => {
-          if (!(await shared.before.catch(() => true))) await this.unmarkPublished(dhtKey)
+          if (!(await shared.before.catch(() => true))) await this.datastore.delete(publishedKey(dhtKey))
         }).catch(() => {})
       }
       throw err
@@ -89,12 +93,30 @@ export class Bookkeeping {
     return next
   }
 
-  async markPublished(dhtKey: Uint8Array, entry: TopicKey): Promise<void> {
-    await this.datastore.put(publishedKey(dhtKey), cborg.encode(entry))
+  /** Unmarks the key (the user removed the record), in order with the marks of puts under way. */
+  async unmarkPublished(dhtKey: Uint8Array): Promise<void> {
+    await this.inOrder(toString(dhtKey, 'base32'), async () => this.datastore.delete(publishedKey(dhtKey)))
   }
 
-  async unmarkPublished(dhtKey: Uint8Array): Promise<void> {
-    await this.datastore.delete(publishedKey(dhtKey))
+  /**
+   * Starts noting the keys put from now on, until `stop()`. A republish looks each marked key up and unmarks those it
+   * finds another publisher's version of; a put of the key made meanwhile (this peer's new version) keeps its mark.
+   */
+  watchPuts(): { stop(): void; unmarkUnlessPut(dhtKey: Uint8Array): Promise<boolean> } {
+    const watch = new Set<string>()
+    this.watches.add(watch)
+    return {
+      stop: () => void this.watches.delete(watch),
+      // True when unmarked; false when a put of the key is under way or started since the watch began.
+      unmarkUnlessPut: (dhtKey) => {
+        const id = toString(dhtKey, 'base32')
+        return this.inOrder(id, async () => {
+          if (this.marking.has(id) || watch.has(id)) return false
+          await this.datastore.delete(publishedKey(dhtKey))
+          return true
+        })
+      }
+    }
   }
 
   async isPublished(dhtKey: Uint8Array): Promise<boolean> {

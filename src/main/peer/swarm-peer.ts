@@ -885,13 +885,25 @@ export class SwarmPeer implements PeerServiceHandlers {
    */
   async republish(): Promise<void> {
     const self = this.node.peerId.toString()
+    // A key this peer puts while its lookup runs keeps its mark, whatever the lookup found.
+    const puts = this.bookkeeping.watchPuts()
+    try {
+      await this.republishMarked(self, puts)
+    } finally {
+      puts.stop()
+    }
+    if (this.shutdown.signal.aborted) return
+    await this.reannounce()
+  }
+
+  private async republishMarked(self: string, puts: ReturnType<Bookkeeping['watchPuts']>): Promise<void> {
     for await (const entry of this.bookkeeping.published()) {
       if (this.shutdown.signal.aborted) return
       const target = { ...entry, dhtKey: recordKey(this.settings.namespace, entry.topic, entry.key) }
       try {
         const { found } = await this.lookup(target, { signal: this.shutdown.signal })
         if (found == null || found.record.publisher !== self) {
-          await this.bookkeeping.unmarkPublished(target.dhtKey)
+          await puts.unmarkUnlessPut(target.dhtKey)
           continue
         }
         const ageing = Date.now() - found.record.createdAt > this.settings.limits.maxRecordAgeMs / 2
@@ -903,7 +915,6 @@ export class SwarmPeer implements PeerServiceHandlers {
         // A failed round is retried at the next interval; the trace shows what went wrong.
       }
     }
-    await this.reannounce()
   }
 
   /**

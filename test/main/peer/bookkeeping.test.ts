@@ -27,17 +27,30 @@ function controlledPut(): { put: () => Promise<string>; settle: (ok: boolean) =>
   }
 }
 
+/** Nothing left in memory once the puts and mark operations have ended. */
+function expectIdle(book: Bookkeeping): void {
+  const internals = book as unknown as { marking: Map<string, unknown>; lastMarkOp: Map<string, unknown> }
+  expect(internals.marking.size).toBe(0)
+  expect(internals.lastMarkOp.size).toBe(0)
+}
+
 describe('a put marks its key as published while it runs', () => {
-  const dirs: string[] = []
-  const open = async () => {
+  const opened: { path: string; store: LevelDatastore }[] = []
+  const openStore = async () => {
     const path = join(await tempDir(), 'ds')
-    dirs.push(path)
     const store = new LevelDatastore(path)
     await store.open()
-    return new Bookkeeping(store)
+    opened.push({ path, store })
+    return store
   }
+  const open = async () => new Bookkeeping(await openStore())
   afterEach(async () => {
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+    await Promise.all(
+      opened.splice(0).map(async ({ path, store }) => {
+        await store.close()
+        await rm(path, { recursive: true, force: true })
+      })
+    )
   })
 
   it('marks the key before the put ends, and returns the put result once the mark is written', async () => {
@@ -51,6 +64,7 @@ describe('a put marks its key as published while it runs', () => {
     const published = []
     for await (const e of book.published()) published.push(e)
     expect(published).toEqual([{ topic: 'topic', key: entry.key }])
+    expectIdle(book)
   })
 
   it('takes the mark back when the put fails, and keeps one that was there before', async () => {
@@ -73,6 +87,38 @@ describe('a put marks its key as published while it runs', () => {
       'aborted'
     )
     expect(await book.isPublished(dhtKey)).toBe(true)
+    expectIdle(book)
+  })
+
+  it('takes the mark back when two overlapping puts both fail', async () => {
+    const book = await open()
+    const a = controlledPut()
+    const b = controlledPut()
+    const first = book.publishing(dhtKey, entry, a.put)
+    const second = book.publishing(dhtKey, entry, b.put)
+    await expect.poll(() => book.isPublished(dhtKey)).toBe(true)
+    a.settle(false)
+    await expect(first).rejects.toThrow('put failed')
+    expect(await book.isPublished(dhtKey), 'while the other is still running').toBe(true)
+    b.settle(false)
+    await expect(second).rejects.toThrow('put failed')
+    expect(await book.isPublished(dhtKey)).toBe(false)
+    expectIdle(book)
+  })
+
+  it("reports the datastore's failure, and the put's own over it", async () => {
+    const store = await openStore()
+    const failing = Object.assign(Object.create(store) as LevelDatastore, {
+      put: async () => {
+        throw new Error('disk full')
+      }
+    })
+    const book = new Bookkeeping(failing)
+    await expect(book.publishing(dhtKey, entry, async () => 'stored')).rejects.toThrow('disk full')
+    await expect(book.publishing(dhtKey, entry, () => Promise.reject(new Error('no peers')))).rejects.toThrow(
+      'no peers'
+    )
+    expectIdle(book)
   })
 
   it('keeps the mark when one of two overlapping puts fails and the other succeeds, in either order', async () => {
@@ -96,6 +142,7 @@ describe('a put marks its key as published while it runs', () => {
         await expect(failed).rejects.toThrow('put failed')
       }
       expect(await book.isPublished(dhtKey), failsFirst ? 'failed first' : 'failed last').toBe(true)
+      expectIdle(book)
     }
   })
 
@@ -114,5 +161,28 @@ describe('a put marks its key as published while it runs', () => {
     await expect(failed).rejects.toThrow('put failed')
     await expect(next).resolves.toBe('stored')
     expect(await book.isPublished(dhtKey)).toBe(true)
+    expectIdle(book)
+  })
+
+  it("keeps the mark of a key put while a republish's lookup of it ran", async () => {
+    const book = await open()
+    await book.publishing(dhtKey, entry, async () => 'stored')
+    const otherKey = utf8.encode('/swarm/topic/other')
+    await book.publishing(otherKey, { topic: 'topic', key: utf8.encode('other') }, async () => 'stored')
+    // A republish found another publisher's version of both keys; one of them was being put when it began, and was
+    // put again while it ran.
+    const running = controlledPut()
+    const putting = book.publishing(dhtKey, entry, running.put)
+    const puts = book.watchPuts()
+    expect(await puts.unmarkUnlessPut(dhtKey), 'while a put that began before the republish runs').toBe(false)
+    running.settle(true)
+    await putting
+    await book.publishing(dhtKey, entry, async () => 'stored')
+    expect(await puts.unmarkUnlessPut(dhtKey), 'after a put made during the republish').toBe(false)
+    expect(await puts.unmarkUnlessPut(otherKey)).toBe(true)
+    puts.stop()
+    expect(await book.isPublished(dhtKey)).toBe(true)
+    expect(await book.isPublished(otherKey)).toBe(false)
+    expectIdle(book)
   })
 })

@@ -2,8 +2,9 @@
  * The table crawler and the one-round lookups it makes possible, on a swarm of real peers that join through one
  * bootstrap peer and are never dialled to each other by the test.
  */
+import type { Key } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import { equals } from 'uint8arrays'
+import { equals, toString } from 'uint8arrays'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
@@ -11,6 +12,7 @@ import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { GET_FANOUT, HEDGE_MAX_MS, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
 import { SwarmDatastore } from '../../../src/main/peer/swarm-datastore.ts'
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import { recordDatastoreKey } from '../../../src/main/peer/record-validation.ts'
 import { DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
 import { spawnPeer, teardown, waitFor } from '../../helpers/swarm.ts'
 
@@ -65,9 +67,8 @@ function arrivals(
 }
 
 /**
- * Holds a peer's datastore reads and writes (get, put) of keys under each prefix of `holds` until that prefix's
- * hold resolves, and notes when each such call started and ended, by prefix (performance.now()); `undo` puts the
- * datastore back.
+ * Holds a peer's datastore reads and writes (get, has, put) of each key in `holds` until that key's hold resolves,
+ * and notes when each such call started and ended, by key (performance.now()); `undo` puts the datastore back.
  */
 function holdStore(
   peer: SwarmPeer,
@@ -76,24 +77,25 @@ function holdStore(
   const store = (peer as unknown as { datastore: SwarmDatastore }).datastore
   const started = new Map<string, number>()
   const ended = new Map<string, number>()
-  const held = async <T>(key: string, call: () => Promise<T>): Promise<T> => {
-    const prefix = Object.keys(holds).find((p) => key.startsWith(p))
-    if (prefix == null) return call()
-    started.set(prefix, performance.now())
+  const held = async <T>(key: Key, call: () => Promise<T>): Promise<T> => {
+    const hold = holds[key.toString()]
+    if (hold == null) return call()
+    if (!started.has(key.toString())) started.set(key.toString(), performance.now())
     try {
-      await holds[prefix]!()
+      await hold()
       return await call()
     } finally {
-      ended.set(prefix, performance.now())
+      ended.set(key.toString(), performance.now())
     }
   }
-  const { put, get } = SwarmDatastore.prototype
-  store.put = async (key, value, options) => held(key.toString(), () => put.call(store, key, value, options))
-  store.get = async (key, options) => held(key.toString(), () => get.call(store, key, options))
+  const { put, get, has } = SwarmDatastore.prototype
+  store.put = async (key, value, options) => held(key, () => put.call(store, key, value, options))
+  store.get = async (key, options) => held(key, () => get.call(store, key, options))
+  store.has = async (key, options) => held(key, () => has.call(store, key, options))
   return {
     started,
     ended,
-    undo: () => ['put', 'get'].forEach((method) => Reflect.deleteProperty(store, method))
+    undo: () => ['put', 'get', 'has'].forEach((method) => Reflect.deleteProperty(store, method))
   }
 }
 
@@ -104,9 +106,20 @@ async function providersHeld(peer: SwarmPeer, cid: CID): Promise<string[]> {
   return (await providers.getProviders(cid)).map(String)
 }
 
-/** Resolves once a request `arrivals` watches for has reached a peer (10 s at most). */
-const requested = (asked: { times: number[] }): Promise<void> =>
-  waitFor(() => asked.times.length > 0, 'a request to reach a peer', 10_000)
+/**
+ * A hold for holdStore: it lasts until a request `arrivals` watches for has reached a peer, or 3 s, and notes in
+ * `released` whether one had (a read or write awaited before the requests were sent would wait out the 3 s).
+ */
+const untilRequested =
+  (asked: { times: number[] }, released: boolean[], thenMs = 0) =>
+  async (): Promise<void> => {
+    const arrived = await waitFor(() => asked.times.length > 0, 'a request to reach a peer', 3_000).then(
+      () => true,
+      () => false
+    )
+    released.push(arrived)
+    await sleep(thenMs)
+  }
 
 /** Waits for every peer's first crawl, after which lookups are one-round (a test run alone, -t, starts before). */
 const crawled = (): Promise<void> =>
@@ -238,19 +251,22 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     await crawled()
     await putEverywhere(peers[9]!, 'own-copy', 'own')
     const getter = peers[10]!
+    const dhtKey = recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('own-copy'))
     const asked = arrivals(
       peers.filter((p) => p !== getter),
       'GET_VALUE',
-      recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('own-copy'))
+      dhtKey
     )
-    // The read of its own copy is held until the round's first request has reached a peer (10 s at most: were the
-    // read awaited before the round, the get would fail here).
-    const store = holdStore(getter, { '/dht/record/': () => requested(asked) })
+    // The read of its own copy is held until the round's first request has reached a peer.
+    const released: boolean[] = []
+    const store = holdStore(getter, {
+      [recordDatastoreKey(dhtKey).toString()]: untilRequested(asked, released)
+    })
     try {
       const { record } = await getter.getRecord({ topic: 'one-round', key: 'own-copy' }, {})
+      expect(released, 'the round went out while the read was held').toEqual([true])
       expect(utf8.decode(record!.value)).toBe('own')
       expect(record!.from).toBe(getter.peerId.toString())
-      expect(Math.min(...asked.times)).toBeLessThan(store.ended.get('/dht/record/')!)
     } finally {
       store.undo()
       asked.undo()
@@ -260,24 +276,26 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
   test('a put writes its own copy and its mark while its requests go out, and returns once both are written', async () => {
     await crawled()
     const putter = peers[11]!
+    const dhtKey = recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('written-alongside'))
     const asked = arrivals(
       peers.filter((p) => p !== putter),
       'PUT_VALUE',
-      recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('written-alongside'))
+      dhtKey
     )
-    const [record, mark] = ['/dht/record/', '/swarm-inspector/published/']
-    // Both writes are held until the first request has reached a peer (10 s at most: were either awaited before the
-    // sends, the put would fail here); the copy's for 300 ms more, so that it ends well after the mark's.
+    const record = recordDatastoreKey(dhtKey).toString()
+    const mark = `/swarm-inspector/published/${toString(dhtKey, 'base32')}`
+    // The copy's write and the mark's read and write are held until the first request has reached a peer; the
+    // copy's for 300 ms more, so that it ends well after the mark's.
+    const released: boolean[] = []
     const store = holdStore(putter, {
-      [record]: async () => {
-        await requested(asked)
-        await sleep(300)
-      },
-      [mark]: () => requested(asked)
+      [record]: untilRequested(asked, released, 300),
+      [mark]: untilRequested(asked, released)
     })
     try {
       await putter.putRecord({ topic: 'one-round', key: 'written-alongside', value: utf8.encode('v') }, {})
       const returned = performance.now()
+      // The mark is a read, then a write: three holds.
+      expect(released, 'the requests went out while the writes were held').toEqual([true, true, true])
       const firstRequest = Math.min(...asked.times)
       expect(store.started.get(record)).toBeLessThan(firstRequest)
       expect(store.started.get(mark)).toBeLessThan(firstRequest)
