@@ -177,9 +177,9 @@ describe('table crawler', () => {
     expect(QUESTIONS_PER_PEER).toBeLessThan(16)
     // Every region was answered: every peer of the swarm was named, on a word the crawler takes.
     expect(swarm.filter((peer) => !crawler.vouches(peer))).toEqual([])
-    // And nearly all entered the table: kad-dht's k-buckets now and then lose one of many adds made at once (1 to
-    // 7 peers in 4 of 12 runs here, every one of them named); the probes that follow add them.
-    expect(swarm.length - missing.length).toBeGreaterThanOrEqual(swarm.length * 0.85)
+    // And every one entered the table. (Added 16 at a time, as a mutation, kad-dht's k-bucket lost 1 to 4 of them in
+    // 3 of 12 runs here: a full bucket split twice at once.)
+    expect(missing).toEqual([])
     expect(summary?.added).toBe(swarm.length - missing.length)
     expect(questions.size - 1).toBeGreaterThan(0)
     expect(questions.size - 1).toBeLessThanOrEqual(NEW_CONNECTIONS_PER_CRAWL)
