@@ -896,6 +896,7 @@ export class SwarmPeer implements PeerServiceHandlers {
     await this.reannounce()
   }
 
+  /** republish()'s records part: each key marked as this peer's is put again, or unmarked (see republish). */
   private async republishMarked(self: string, puts: ReturnType<Bookkeeping['watchPuts']>): Promise<void> {
     for await (const entry of this.bookkeeping.published()) {
       if (this.shutdown.signal.aborted) return
