@@ -194,8 +194,8 @@ export class TableCrawler {
       const admitting = new Map<string, PeerId>()
       unasked = await this.askRegions(unasked, crawl, admitting)
       const sizeBefore = this.table.size
-      // Peers taken on a namer's word first: they go in at once, while each of the others waits for a dial (5 s at
-      // most), and a vouch lasts VOUCH_MS from the answer, not from the add. They go in one at a time: kad-dht's
+      // Peers taken on a namer's word first: they go in without a dial, while each of the others waits for one (5 s
+      // at most), and a vouch lasts VOUCH_MS from the answer, not from the add. They go in one at a time: kad-dht's
       // k-bucket splits a full bucket across awaits, and a second add to that bucket meanwhile splits it again,
       // dropping the peers the first split's retry had placed (1-4 of 64 named peers missing after a newcomer's
       // crawl, in 3 of 12 runs of the crawler test). That removes the crawler's own overlapping adds, the bulk of a
