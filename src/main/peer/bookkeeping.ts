@@ -16,7 +16,9 @@ export interface TopicKey {
   key: Uint8Array
 }
 
-const publishedKey = (dhtKey: Uint8Array): Key => new Key(`${PUBLISHED}/${toString(dhtKey, 'base32')}`, false)
+/** Where the published mark of a DHT key is kept. */
+export const publishedKey = (dhtKey: Uint8Array): Key =>
+  new Key(`${PUBLISHED}/${toString(dhtKey, 'base32')}`, false)
 const knownKey = (multihash: string): Key => new Key(`${KNOWN_KEYS}/${multihash}`, false)
 
 /** Puts of one key under way together, sharing one mark (see Bookkeeping.publishing). */

@@ -4,13 +4,14 @@
  */
 import type { Key } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
-import { equals, toString } from 'uint8arrays'
+import { equals } from 'uint8arrays'
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import { kadRoutingTable } from '../../../src/main/peer/routing-table-view.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { GET_FANOUT, HEDGE_MAX_MS, PUT_QUORUM } from '../../../src/main/peer/one-round-lookups.ts'
 import { SwarmDatastore } from '../../../src/main/peer/swarm-datastore.ts'
+import { publishedKey } from '../../../src/main/peer/bookkeeping.ts'
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
 import { recordDatastoreKey } from '../../../src/main/peer/record-validation.ts'
 import { DEFAULT_NAMESPACE } from '../../../src/shared/swarm-defaults.ts'
@@ -51,18 +52,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const slowGetValue = (peer: SwarmPeer, ms: number): (() => void) =>
   tapRequests(peer, 'GET_VALUE', () => sleep(ms))
 
-/** When the watched peers received requests of `type` for `dhtKey` (performance.now()); `undo` stops watching. */
-function arrivals(
-  watched: SwarmPeer[],
-  type: string,
-  dhtKey: Uint8Array
-): { times: number[]; undo: () => void } {
+/** When the peers other than `from` received requests of `type` for `dhtKey` (performance.now()); `undo` stops. */
+function arrivals(from: SwarmPeer, type: string, dhtKey: Uint8Array): { times: number[]; undo: () => void } {
   const times: number[] = []
-  const undos = watched.map((p) =>
-    tapRequests(p, type, (msg) => {
-      if (msg.key != null && equals(msg.key, dhtKey)) times.push(performance.now())
-    })
-  )
+  const undos = peers
+    .filter((p) => p !== from)
+    .map((p) =>
+      tapRequests(p, type, (msg) => {
+        if (msg.key != null && equals(msg.key, dhtKey)) times.push(performance.now())
+      })
+    )
   return { times, undo: () => undos.forEach((undo) => undo()) }
 }
 
@@ -252,11 +251,7 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     await putEverywhere(peers[9]!, 'own-copy', 'own')
     const getter = peers[10]!
     const dhtKey = recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('own-copy'))
-    const asked = arrivals(
-      peers.filter((p) => p !== getter),
-      'GET_VALUE',
-      dhtKey
-    )
+    const asked = arrivals(getter, 'GET_VALUE', dhtKey)
     // The read of its own copy is held until the round's first request has reached a peer.
     const released: boolean[] = []
     const store = holdStore(getter, {
@@ -277,13 +272,9 @@ describe(`${N} peers joining through one bootstrap peer`, () => {
     await crawled()
     const putter = peers[11]!
     const dhtKey = recordKey(DEFAULT_NAMESPACE, 'one-round', utf8.encode('written-alongside'))
-    const asked = arrivals(
-      peers.filter((p) => p !== putter),
-      'PUT_VALUE',
-      dhtKey
-    )
+    const asked = arrivals(putter, 'PUT_VALUE', dhtKey)
     const record = recordDatastoreKey(dhtKey).toString()
-    const mark = `/swarm-inspector/published/${toString(dhtKey, 'base32')}`
+    const mark = publishedKey(dhtKey).toString()
     // The copy's write and the mark's read and write are held until the first request has reached a peer; the
     // copy's for 300 ms more, so that it ends well after the mark's.
     const released: boolean[] = []
