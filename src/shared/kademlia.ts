@@ -19,16 +19,27 @@ export function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
   return d.length * 8
 }
 
+const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'))
+
 /** The XOR distance as a lowercase hex string of the full id width (sortable as text). */
 export function xorDistanceHex(a: Uint8Array, b: Uint8Array): string {
-  return Array.from(xor(a, b), (byte) => byte.toString(16).padStart(2, '0')).join('')
+  let hex = ''
+  for (const byte of xor(a, b)) hex += HEX_BYTES[byte]
+  return hex
 }
 
 /**
  * log2 of the XOR distance, in [0, 256) (0 also for identical ids): a scale on which "closer" is visible in
- * pictures, since raw distances span 77 decimal digits. A double holds 2^256 comfortably.
+ * pictures, since raw distances span 77 decimal digits. Every step of every lookup's trace takes one, so it reads
+ * the distance's leading seven bytes as a number (a double keeps 53 bits) rather than going through a BigInt.
  */
 export function log2Distance(a: Uint8Array, b: Uint8Array): number {
-  const d = Number(BigInt(`0x${xorDistanceHex(a, b) || '0'}`))
-  return d === 0 ? 0 : Math.log2(d)
+  const d = xor(a, b)
+  let first = 0
+  while (first < d.length && d[first] === 0) first++
+  if (first === d.length) return 0
+  const end = Math.min(d.length, first + 7)
+  let leading = 0
+  for (let i = first; i < end; i++) leading = leading * 256 + (d[i] ?? 0)
+  return Math.log2(leading) + (d.length - end) * 8
 }

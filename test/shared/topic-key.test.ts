@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { InvalidInputError } from '../../src/shared/errors.ts'
-import { commonPrefixLength, xorDistanceHex } from '../../src/shared/kademlia.ts'
+import { commonPrefixLength, log2Distance, xorDistanceHex } from '../../src/shared/kademlia.ts'
 import { checkKey, checkTopic, checkValue } from '../../src/shared/topic-key.ts'
 
 describe('topics, keys and values', () => {
@@ -38,5 +38,30 @@ describe('kademlia geometry', () => {
     b[3] = 0x10
     expect(commonPrefixLength(a, b)).toBe(27)
     expect(xorDistanceHex(a, b)).toBe('00000010' + '0'.repeat(56))
+  })
+
+  test('log2 distance agrees with the log2 of the whole distance, read as one number', () => {
+    const exact = (a: Uint8Array, b: Uint8Array): number => {
+      const d = Number(BigInt(`0x${xorDistanceHex(a, b)}`))
+      return d === 0 ? 0 : Math.log2(d)
+    }
+    const a = new Uint8Array(32)
+    expect(log2Distance(a, a)).toBe(0)
+    const b = new Uint8Array(32)
+    b[31] = 1
+    expect(log2Distance(a, b)).toBe(0)
+    b[31] = 0
+    b[0] = 0x80
+    expect(log2Distance(a, b)).toBe(255)
+    let seed = 7
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256
+    for (let i = 0; i < 500; i++) {
+      const x = Uint8Array.from({ length: 32 }, random)
+      const y = Uint8Array.from(x)
+      // Share a random number of leading bytes (and so leading bits), down to distances of a few bits.
+      const from = i % 33
+      for (let j = from; j < 32; j++) y[j] = random()
+      expect(log2Distance(x, y)).toBeCloseTo(exact(x, y), 9)
+    }
   })
 })
