@@ -54,7 +54,8 @@ describe('kademlia geometry', () => {
     b[0] = 0x80
     expect(log2Distance(a, b)).toBe(255)
     let seed = 7
-    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % 256
+    // The LCG's high byte (its low bits cycle with short periods).
+    const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24
     for (let i = 0; i < 500; i++) {
       const x = Uint8Array.from({ length: 32 }, random)
       const y = Uint8Array.from(x)
