@@ -81,6 +81,12 @@ export interface LabCommands {
   holders: { in: { topic: string; key: string }; out: boolean[] }
   usage: { in: Record<string, never>; out: WorkerUsage }
   /**
+   * The worker's CPU time so far (ms), and nothing else: what `settle` polls, twice a window. `usage` counts every
+   * peer's connections too, which in a 100-peer swarm cost the workers 2 ms each per call: about a fifth of the
+   * tenth of a core the bench waits to get under.
+   */
+  cpu: { in: Record<string, never>; out: number }
+  /**
    * Start one more peer here, bootstrapped from `bootstrap`, and time its routing table filling up against the
    * ideal table (`swarm`: every live peer's id). The peer stays in the swarm afterwards.
    */

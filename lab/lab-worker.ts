@@ -57,6 +57,10 @@ const handlers: Handlers = {
     return null
   },
   holders: ({ topic, key }) => Promise.all(peers.map((p) => p.holds(topic, key))),
+  async cpu() {
+    const cpu = process.cpuUsage()
+    return (cpu.user + cpu.system) / 1000
+  },
   async usage() {
     const memory = process.memoryUsage()
     const cpu = process.cpuUsage()

@@ -221,7 +221,11 @@ export class SwarmLab {
     windowMs = 1_000
   ): Promise<{ ms: number; cpuMsPerS: number }> {
     const started = performance.now()
-    const cpuMs = async (): Promise<number> => (await this.workerUsage()).reduce((n, u) => n + u.cpuMs, 0)
+    const cpuMs = async (): Promise<number> =>
+      (await Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('cpu', {})))).reduce(
+        (n, ms) => n + ms,
+        0
+      )
     for (;;) {
       const [cpu0, t0] = [await cpuMs(), performance.now()]
       await new Promise((resolve) => setTimeout(resolve, windowMs))
