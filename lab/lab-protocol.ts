@@ -82,7 +82,7 @@ export interface LabCommands {
   usage: { in: Record<string, never>; out: WorkerUsage }
   /**
    * The worker's CPU time so far (ms), and nothing else: what `settle` polls, twice a window. `usage` counts every
-   * peer's connections too, which in a 100-peer swarm cost the workers 2 ms each per call: about a fifth of the
+   * peer's connections too, which in a 100-peer swarm cost the workers 2 ms each per call: nearly a fifth of the
    * tenth of a core the bench waits to get under.
    */
   cpu: { in: Record<string, never>; out: number }

@@ -29,9 +29,10 @@ export function xorDistanceHex(a: Uint8Array, b: Uint8Array): string {
 }
 
 /**
- * log2 of the XOR distance, in [0, 256) (0 also for identical ids): a scale on which "closer" is visible in
- * pictures, since raw distances span 77 decimal digits. Every step of every lookup's trace takes one, so it reads
- * the distance's leading seven bytes as a number (a double keeps 53 bits) rather than going through a BigInt.
+ * log2 of the XOR distance, in [0, 256] (0 also for identical ids, 256 where the widest distances round up): a scale
+ * on which "closer" is visible in pictures, since raw distances span 77 decimal digits. Every step of every lookup's
+ * trace takes one, so it reads the distance's leading seven bytes as a number (a double keeps 53 bits) rather than
+ * going through a BigInt.
  */
 export function log2Distance(a: Uint8Array, b: Uint8Array): number {
   const d = xor(a, b)

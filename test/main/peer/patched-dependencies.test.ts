@@ -81,7 +81,7 @@ async function yamuxPair(listenerInit: Parameters<typeof yamux>[0] = {}): Promis
   }
 }
 
-describe('yamux grants more window once half of it is used, as go-yamux and rust-yamux do', () => {
+describe('yamux grants more window once 128 KiB (half the spec window) has arrived, as go-yamux and rust-yamux wait for half a window', () => {
   test('a hundred small requests and answers on one stream cost no window updates', async () => {
     const { outbound, inbound, fromOutbound, fromInbound, close } = await yamuxPair()
     try {
@@ -97,7 +97,7 @@ describe('yamux grants more window once half of it is used, as go-yamux and rust
       }
       expect(fromOutbound.data).toBe(100)
       expect(fromInbound.data).toBe(100)
-      // Unpatched, each end granted the other's frame back at once: a hundred updates each way.
+      // Unpatched, each end granted the other's frame back at once: about a hundred updates each way.
       expect(fromOutbound.grants).toBe(0)
       expect(fromInbound.grants).toBe(0)
     } finally {
@@ -135,7 +135,7 @@ describe('yamux grants more window once half of it is used, as go-yamux and rust
         const stalled = new Promise<string>((resolve) => setTimeout(() => resolve('stalled'), 10_000).unref())
         const arrived = Promise.all([sending, received]).then(([, bytes]) => bytes)
         expect(await Promise.race([arrived, stalled])).toBe(total)
-        // At least one grant per half window received (fewer if the window grew), and far fewer than one per frame.
+        // At most one grant per 128 KiB received, and far fewer than one per frame.
         expect(fromInbound.grants).toBeGreaterThan(0)
         expect(fromInbound.grants).toBeLessThanOrEqual(total / (128 * 1024))
       } finally {
@@ -149,9 +149,8 @@ describe('length-prefixed reads do not throw and catch an error per message', ()
   const NativeRangeError = globalThis.RangeError
   let made = 0
   // The readers signal "not enough bytes yet" with a RangeError they catch; counting the ones built shows whether
-  // a read took that path (each costs a stack trace).
-  // A proxy, so that RangeError('…') without `new` still works and RangeErrors built natively still pass
-  // `instanceof RangeError` while it stands in.
+  // a read took that path (each costs a stack trace). A proxy, so that RangeError('…') without `new` still works and
+  // RangeErrors built natively still pass `instanceof RangeError` while it stands in.
   const CountedRangeError = new Proxy(NativeRangeError, {
     construct(target, args, newTarget) {
       made++
