@@ -2,11 +2,10 @@
  * The validator and selector registered with kad-dht for our namespace.
  *
  * The validator runs on every record that reaches us: PUT_VALUE from a remote peer, records returned by lookups,
- * and our own stored copy when it is read. Beyond checking the envelope it has a record that loses against the copy
- * already held here refused — stock kad-dht's PUT_VALUE handler stores whatever validates, so without this a
- * replayed older record would overwrite a newer one. With our datastore the comparison is made when the approved
- * record is written (SwarmDatastore.guardRecordWrite), against the copy held then: a newer version may be stored
- * between the validation and the write. With any other datastore it is made here.
+ * and our own stored copy when it is read. Beyond checking the envelope it refuses a record that loses against the
+ * copy already held here — stock kad-dht's PUT_VALUE handler stores whatever validates, so without this a replayed
+ * older record would overwrite a newer one. The same comparison is made again when the approved record is written
+ * (SwarmDatastore.guardRecordWrite): a newer version may be stored between the two.
  */
 import { Record as DhtRecord, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
 import { Key, type Datastore } from 'interface-datastore'
@@ -73,18 +72,14 @@ export function createRecordRules(init: RecordRulesInit): { validate: ValidateFn
     checkKeyShape(dhtKey)
     const incoming = await openRecord(dhtKey, value, { limits })
     const dsKey = recordDatastoreKey(dhtKey, init.dhtDatastorePrefix)
+    refuseIfOlder(await openHeld(dhtKey, await readStored(dsKey)), incoming)
+    // Checked again against the copy held when kad-dht writes it: a replay of the version held, approved just before
+    // a newer version lands, must not roll it back.
     if (datastore instanceof SwarmDatastore) {
-      // Compared with the copy held when kad-dht writes the record, in order with every other write of the key: a
-      // replay of the version held, approved just before a newer version lands, must not roll it back. Only there:
-      // comparing here as well read the held copy twice for every PUT_VALUE received (and opened it twice, signature
-      // and all), and a record that no write follows (a lookup's answer) harms nothing by being older; the newest
-      // is chosen among the answers.
       datastore.guardRecordWrite(dsKey, value, async (stored) =>
         refuseIfOlder(await openHeld(dhtKey, stored), incoming)
       )
-      return
     }
-    refuseIfOlder(await openHeld(dhtKey, await readStored(dsKey)), incoming)
   }
 
   const select: SelectFn = async (dhtKey, values) => {
