@@ -639,9 +639,13 @@ export class SwarmPeer implements PeerServiceHandlers {
     }
   }
 
-  /** Sends the newest version found among the closest peers to them again, as it is (same publisher and signature). */
+  /**
+   * Sends the newest version found among the closest peers, or this node's own copy if that is newer, to them again,
+   * as it is (same publisher and signature).
+   */
   repairReplication: PeerServiceHandlers['repairReplication'] = async ({ topic, key }, options) => {
     const target = this.target(topic, key)
+    const ownCopy = this.datastore.get(recordDatastoreKey(target.dhtKey)).catch(() => null)
     const { newestEnvelope } = await checkRecordReplicas(
       this.walkInit(this.routingOptions(options).signal),
       target.dhtKey,
@@ -649,8 +653,22 @@ export class SwarmPeer implements PeerServiceHandlers {
     ).catch((err: unknown) => {
       throw lookupFailed('replication check', err, options)
     })
-    // No close peer answered with a copy: fall back to a full lookup (which includes this node's own copy).
-    const envelope = newestEnvelope ?? (await this.lookup(target, options)).found?.envelope
+    // This node's own copy counts too. The put below writes its envelope here unchecked, so repairing from an older
+    // version the closest peers hold rolled a newer own copy back (and every peer holding the newer one refused it).
+    const own = await ownCopy
+    let ownEnvelope: Uint8Array | null = null
+    try {
+      ownEnvelope = own != null ? DhtRecord.deserialize(own).value : null
+    } catch {
+      // A copy broken on disk is no candidate: the closest peers' copy (or a lookup) repairs from elsewhere.
+    }
+    const candidates = [
+      ...(ownEnvelope != null ? [{ value: ownEnvelope, from: this.peerId.toString() }] : []),
+      ...(newestEnvelope != null ? [{ value: newestEnvelope, from: 'closest' }] : [])
+    ]
+    const newest = await this.newestValid(candidates, this.recordOpener(target.dhtKey))
+    // No copy anywhere near: fall back to a full lookup.
+    const envelope = newest?.envelope ?? (await this.lookup(target, options)).found?.envelope
     if (envelope == null)
       throw new NotFoundError(`no copy of ${target.topic}/${displayKey(target.key)} to repair from`)
     return this.publish(target, envelope, options, { walk: true })

@@ -2,11 +2,16 @@
  * A swarm of real peers on loopback, each with its own LevelDB datastore in a temporary directory.
  */
 import { createHash } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Record as DhtRecord } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { utf8 } from '../../../src/shared/bytes.ts'
 import type { PeerEvent } from '../../../src/shared/events.ts'
 import { recordKey } from '../../../src/main/peer/dht-keys.ts'
+import { sealRecord } from '../../../src/main/peer/record-envelope.ts'
+import { recordDatastoreKey } from '../../../src/main/peer/record-validation.ts'
+import type { SwarmDatastore } from '../../../src/main/peer/swarm-datastore.ts'
 import type { SwarmPeer } from '../../../src/main/peer/swarm-peer.ts'
 import { collect, spawnPeer, spawnSwarm, teardown, waitFor } from '../../helpers/swarm.ts'
 
@@ -176,6 +181,30 @@ describe(`a swarm of ${N} peers`, () => {
     expect(after.replicas.every((r) => r.status === 'holder')).toBe(true)
     // The repair re-sent the publisher's own signed record: it is still peer 0's.
     expect(after.newest?.publisher).toBe(peer(0).peerId.toString())
+  })
+
+  test("a repair by a peer whose own copy is newer than the closest peers' sends its own copy and keeps it", async () => {
+    const topic = 'charging_pause'
+    const key = 'robot-78'
+    const dhtKey = recordKey('swarm', topic, utf8.encode(key))
+    await peer(0).putRecord({ topic, key, value: utf8.encode('old') }, {})
+    // A newer version that reached only the repairing peer (another publisher's, written straight to its store).
+    const repairer = peer(6)
+    const privateKey = await generateKeyPair('Ed25519')
+    const publisher = peerIdFromPrivateKey(privateKey).toString()
+    const newer = await sealRecord(privateKey, publisher, dhtKey, utf8.encode('newer'))
+    const store = (repairer as unknown as { datastore: SwarmDatastore }).datastore
+    await store.put(recordDatastoreKey(dhtKey), new DhtRecord(dhtKey, newer.bytes, new Date()).serialize())
+
+    await repairer.repairReplication({ topic, key }, {})
+    // Before, the repair sent the closest peers' older copy, which rolled this one back.
+    const own = DhtRecord.deserialize(await store.get(recordDatastoreKey(dhtKey))).value
+    expect(own).toEqual(newer.bytes)
+    const after = await peer(7).checkReplication({ topic, key, kind: 'record' }, {})
+    expect(after.newest?.publisher).toBe(publisher)
+    expect(after.replicas.every((r) => r.status === 'holder')).toBe(true)
+    const { record } = await peer(3).getRecord({ topic, key }, {})
+    expect(utf8.decode(record!.value)).toBe('newer')
   })
 
   test('the replication check of providers shows which close peers hold provider records', async () => {
