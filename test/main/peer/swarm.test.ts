@@ -192,7 +192,8 @@ describe(`a swarm of ${N} peers`, () => {
     const repairer = peer(6)
     const privateKey = await generateKeyPair('Ed25519')
     const publisher = peerIdFromPrivateKey(privateKey).toString()
-    const newer = await sealRecord(privateKey, publisher, dhtKey, utf8.encode('newer'))
+    // A second later than the put, so no tie (broken by signature bytes) can make it the older.
+    const newer = await sealRecord(privateKey, publisher, dhtKey, utf8.encode('newer'), Date.now() + 1_000)
     const store = (repairer as unknown as { datastore: SwarmDatastore }).datastore
     await store.put(recordDatastoreKey(dhtKey), new DhtRecord(dhtKey, newer.bytes, new Date()).serialize())
 
