@@ -221,11 +221,7 @@ export class SwarmLab {
     windowMs = 1_000
   ): Promise<{ ms: number; cpuMsPerS: number }> {
     const started = performance.now()
-    const cpuMs = async (): Promise<number> =>
-      (await Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('cpu', {})))).reduce(
-        (n, ms) => n + ms,
-        0
-      )
+    const cpuMs = async (): Promise<number> => (await this.onLiveWorkers('cpu')).reduce((n, ms) => n + ms, 0)
     for (;;) {
       const [cpu0, t0] = [await cpuMs(), performance.now()]
       await new Promise((resolve) => setTimeout(resolve, windowMs))
@@ -257,7 +253,7 @@ export class SwarmLab {
 
   /** Republish on every live peer now (ours; stock has no such operation). */
   async republish(): Promise<void> {
-    await Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('republish', {})))
+    await this.onLiveWorkers('republish')
   }
 
   /** The live peers whose own store holds a record under the key (where it lives: what a failed get is checked by). */
@@ -281,7 +277,7 @@ export class SwarmLab {
     cpuMsPerPeer: number
     connectionsPerPeer: number
   }> {
-    const all = await this.workerUsage()
+    const all = await this.onLiveWorkers('usage')
     const peers = all.reduce((n, u) => n + u.peers, 0)
     const per = (f: (u: WorkerUsage) => number): number => all.reduce((n, u) => n + f(u), 0) / peers
     return {
@@ -292,8 +288,9 @@ export class SwarmLab {
     }
   }
 
-  private workerUsage(): Promise<WorkerUsage[]> {
-    return Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call('usage', {})))
+  /** Runs a command that takes no input on every live worker; their answers, in worker order. */
+  private onLiveWorkers<K extends 'cpu' | 'usage' | 'republish'>(op: K): Promise<LabCommands[K]['out'][]> {
+    return Promise.all(this.workers.filter((w) => !w.exited).map((w) => w.call(op, {})))
   }
 
   /** Starts one more peer in `worker`, bootstrapped from a live peer, and times its table filling up. */
