@@ -9,7 +9,7 @@ import { Record as DhtRecord } from '@libp2p/kad-dht'
 import { LevelDatastore } from 'datastore-level'
 import { equals } from 'uint8arrays'
 import { Key, type Batch } from 'interface-datastore'
-import { NotFoundError } from 'interface-store'
+import { GetFailedError, NotFoundError, OpenFailedError } from 'interface-store'
 import type { AbortOptions } from '@libp2p/interface'
 
 export const DHT_PREFIX = '/dht'
@@ -43,16 +43,17 @@ export class SwarmDatastore extends LevelDatastore {
   /** Checks the validator left for the write kad-dht is about to make (see guardRecordWrite), per record key. */
   private readonly guards = new Map<string, Array<{ envelope: Uint8Array; check: HeldRecordCheck }>>()
   /**
-   * Every record key written since open, and those found at open: a record key not in it is answered "not found"
-   * without a LevelDB read. Every PUT_VALUE received reads the copy held under its key twice (the validator, then the
-   * write guard), and a put of a new key finds nothing both times; each read is a trip through libuv's thread pool,
-   * and in a 100-peer lab's back-to-back puts (four processes on two cores) queueing those reads held the event loop
-   * for a tenth of its time. A key is added before its write starts (put, putMany through put, batch) and never
-   * removed, so the set is never short of a key LevelDB holds, whichever way a write ends (an aborted write may land
-   * all the same); a key it names that LevelDB does not hold costs a read, as before. Nothing deletes records today.
-   * A key costs about a hundred bytes here, against its record's few hundred on disk.
+   * Every record key found at open and every one written since: once the scan at open is done (`indexed`), a record
+   * key not in it is answered "not found" without a LevelDB read. Every PUT_VALUE received reads the copy held under
+   * its key twice (the validator, then the write guard), and a put of a new key finds nothing both times; so does a
+   * GET_VALUE to a peer that does not hold the record. Each read is a hop through libuv's thread pool. A key is added
+   * before its write starts (put, putMany through put, batch), also while the scan runs, and is never removed, so the
+   * set is never short of a key LevelDB holds, however a write ends (an aborted write may land all the same); a key
+   * whose record was deleted (removeRecord, kad-dht dropping an expired record) costs a read that finds nothing, as
+   * before. The set grows with the records written, up to ~650 characters a key for the longest topic and key.
    */
-  private recordKeys: Set<string> | null = null
+  private readonly recordKeys = new Set<string>()
+  private indexed = false
 
   constructor(
     path: string,
@@ -63,19 +64,24 @@ export class SwarmDatastore extends LevelDatastore {
 
   override async open(): Promise<void> {
     await super.open()
-    const keys = new Set<string>()
-    for await (const key of super.queryKeys({ prefix: RECORD_PREFIX })) keys.add(key.toString())
-    this.recordKeys = keys
+    try {
+      for await (const key of super.queryKeys({ prefix: RECORD_PREFIX })) this.recordKeys.add(key.toString())
+    } catch (err) {
+      await super.close().catch(() => {})
+      throw new OpenFailedError(`reading the record keys held: ${String(err)}`)
+    }
+    this.indexed = true
   }
 
   override async close(): Promise<void> {
-    this.recordKeys = null
+    this.indexed = false
     await super.close()
   }
 
   override async get(key: Key, options?: AbortOptions): Promise<Uint8Array> {
     if (this.knownAbsent(key)) {
-      options?.signal?.throwIfAborted()
+      // As LevelDatastore's get reports an aborted read.
+      if (options?.signal?.aborted === true) throw new GetFailedError(String(options.signal.reason))
       throw new NotFoundError()
     }
     return super.get(key, options)
@@ -158,13 +164,14 @@ export class SwarmDatastore extends LevelDatastore {
   }
 
   private noteRecordKey(text: string): void {
-    if (text.startsWith(RECORD_PREFIX)) this.recordKeys?.add(text)
+    if (text.startsWith(RECORD_PREFIX)) this.recordKeys.add(text)
   }
 
-  /** Whether `key` names a record this store does not hold (false for any other key, or before open). */
+  /** Whether `key` names a record this store does not hold (false for any other key, or until open has read them). */
   private knownAbsent(key: Key): boolean {
+    if (!this.indexed) return false
     const text = key.toString()
-    return this.recordKeys != null && text.startsWith(RECORD_PREFIX) && !this.recordKeys.has(text)
+    return text.startsWith(RECORD_PREFIX) && !this.recordKeys.has(text)
   }
 
   /** Runs `write` after every earlier write of the same queue, whether those succeeded or were refused. */

@@ -24,8 +24,12 @@ interface LevelHandle {
 describe('swarm datastore record index', () => {
   const dirs: string[] = []
   const open = async (dir?: string) => {
-    const path = dir ?? join(await tempDir(), 'ds')
-    dirs.push(path)
+    let path = dir
+    if (path == null) {
+      const parent = await tempDir()
+      dirs.push(parent)
+      path = join(parent, 'ds')
+    }
     const store = new SwarmDatastore(path, 8)
     await store.open()
     const level = (store as unknown as { db: LevelHandle }).db
