@@ -49,8 +49,14 @@ const QUIET_OPS = 15
  * 54, 42 and 51 ms in three scratch runs of 30; a stock provide takes about a second, a lookup tens of ms.
  */
 const FINDS_PER_PROVIDE = 3
-/** The longest wait for the swarm to settle before its lookups. */
-const SETTLE_MS = 45_000
+/**
+ * The longest wait for the swarm to settle before its lookups. At 100 peers ours spends about 35 s from its start
+ * opening the table mesh's connections, and its crawlers probe for new peers for a minute after each peer's start:
+ * in two runs traced here the swarm, converged 25 s after its start, came under a tenth of a core 51 and about 55 s
+ * after that (it idles at 0.07 of a core, its liveness pings). With 45 s, the bench's 100-peer runs at b2b8729 and
+ * eefb829 began their lookups at 0.16 and 0.19 of a core. At 200 peers it does not settle within this either.
+ */
+const SETTLE_MS = 75_000
 /**
  * Puts, then gets of what they put, made before the measured ones and reported apart (`warmUp` in the JSON), each
  * half stopping at its share of WARM_UP_BUDGET_MS (a stock put at 100 peers takes about a second). They are the
@@ -77,14 +83,13 @@ async function runOne(impl: LabImpl, n: number) {
   const startMs = performance.now() - started
   try {
     const converged = await lab.converge(0.95, 30_000)
-    // Lookups are measured on a settled swarm: under a tenth of a core for the whole swarm, or 45 s at most (at 100
-    // peers ours spends about 35 s after its start opening the table mesh's connections).
+    // Lookups are measured on a settled swarm: under a tenth of a core for the whole swarm, or SETTLE_MS at most.
     const settled = await lab.settle(QUIET_CPU_MS_PER_S, SETTLE_MS)
     const random = rng(n)
     const pick = (): number => Math.floor(random() * n)
-    const warmUp = await warmUpLookups(lab, n, pick)
+    const warmUp = await warmUpLookups(lab, n)
     // The measured puts start on a quiet swarm again, past the warm-up puts' writes to the rest of their k closest.
-    await lab.settle(QUIET_CPU_MS_PER_S, 10_000)
+    const warmUpSettle = await lab.settle(QUIET_CPU_MS_PER_S, 10_000)
     // Puts get 40 % of the budget, gets 40 %, providers the rest; each phase stops at its share.
     const workStarted = performance.now()
     const until = (share: number) => () => performance.now() - workStarted < budgetMs * share
@@ -157,7 +162,8 @@ async function runOne(impl: LabImpl, n: number) {
       warmUp: {
         operations: { puts: warmUp.puts.length, gets: warmUp.gets.length },
         putMs: ms(warmUp.puts),
-        getMs: ms(warmUp.gets)
+        getMs: ms(warmUp.gets),
+        settle: warmUpSettle
       },
       quiet: {
         operations: { puts: quietPuts.length, gets: quietGets.length },
@@ -194,12 +200,16 @@ async function runOne(impl: LabImpl, n: number) {
   }
 }
 
-/** The warm-up's puts and gets (see WARM_UP_OPS), back to back, of keys the measured lookups do not use. */
+/**
+ * The warm-up's puts and gets (see WARM_UP_OPS), back to back, of keys the measured lookups do not use, from peers
+ * picked by a generator of their own: the measured lookups are made by the same peers, whatever the warm-up managed.
+ */
 async function warmUpLookups(
   lab: SwarmLab,
-  n: number,
-  pick: () => number
+  n: number
 ): Promise<{ puts: LookupSample[]; gets: LookupSample[] }> {
+  const random = rng(n + 0x10000)
+  const pick = (): number => Math.floor(random() * n)
   const started = performance.now()
   const within = (share: number): boolean => performance.now() - started < WARM_UP_BUDGET_MS * share
   const puts: LookupSample[] = []
@@ -250,9 +260,9 @@ const rows: [string, (r: Run) => number | null][] = [
   ['get p50 ms', (r) => r.getMs.p50],
   ['get p95 ms', (r) => r.getMs.p95],
   ['get p99 ms', (r) => r.getMs.p99],
-  ['quiet put p50 ms', (r) => r.quiet.putMs.p50],
   ['warm-up put p50 ms', (r) => r.warmUp.putMs.p50],
   ['warm-up get p50 ms', (r) => r.warmUp.getMs.p50],
+  ['quiet put p50 ms', (r) => r.quiet.putMs.p50],
   ['quiet get p50 ms', (r) => r.quiet.getMs.p50],
   ['quiet get p95 ms', (r) => r.quiet.getMs.p95],
   ['findProviders first p50 ms', (r) => r.findProvidersFirstMs.p50],
