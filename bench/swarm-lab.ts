@@ -7,7 +7,7 @@
  * Each run's workload stops early when its time budget (seconds) runs out — a stock swarm of 200 takes seconds per
  * lookup — and the JSON says how many operations ran. Puts, gets and provider lookups run back to back; then, at the
  * sizes `--quiet` names, up to 15 put-and-get pairs run one at a time on a quiet swarm (`quiet` in the JSON). Before
- * them all, a warm-up of puts and gets, reported apart (`warmUp`: see WARM_UP_OPS).
+ * them all, a warm-up of puts and gets, reported apart (`warmUp`: see WARM_UP_PUTS).
  * `--cpu-prof DIR`: every worker of every run writes a V8 CPU profile there (a subdirectory per run).
  * Joins are timed twice: a peer started in a running worker (both implementations), and for ours a `serve` process
  * spawned from nothing (lab/serve-join.ts), what a robot that boots and runs serve waits for.
@@ -58,15 +58,18 @@ const FINDS_PER_PROVIDE = 3
  */
 const SETTLE_MS = 75_000
 /**
- * Puts, then gets of what they put, made before the measured ones and reported apart (`warmUp` in the JSON), each
- * half stopping at its share of WARM_UP_BUDGET_MS (a stock put at 100 peers takes about a second). They are the
- * first requests of their kind in the swarm's life: every worker's put and get paths run cold (V8 compiles a
- * function for speed only after many calls) and every database takes its first records. In a 100-peer lab of ours,
- * sets of 30 puts back to back cost the swarm 48-74 ms of CPU per put in the first set, 42 in the second and 29-38
- * from the third on, with medians of 22-25, 20-21 and 10-19 ms. The measured lookups are those of a running swarm;
- * the warm-up's are those of one that has just formed.
+ * Puts, then gets of some of what they put, made before the measured ones and reported apart (`warmUp` in the
+ * JSON): the puts stop at WARM_UP_PUTS or at 70 % of WARM_UP_BUDGET_MS, the gets at WARM_UP_GETS or at the budget (a
+ * stock put at 100 peers takes about a second). They are the first requests of their kind in the swarm's life, and
+ * every worker's code for them runs cold: V8 compiles a function for speed only after it has run many times. In a
+ * 100-peer lab of ours, ten sets of 30 puts back to back had medians of 23, 23, 17, 16, 18, 18, 12, 17, 18 and 14
+ * ms; the profiler's samples per put in the workers fell from 65 ms in the first two sets to 52 in the last two,
+ * spread over many functions whose own time fell five- to tenfold (protobuf encoding and decoding, timers, the
+ * lookup's request code, the peer store's merges): V8's tiers, not a cache. The measured lookups are those of a
+ * swarm that has run a while, the warm-up's those of one that has just formed.
  */
-const WARM_UP_OPS = 60
+const WARM_UP_PUTS = 150
+const WARM_UP_GETS = 60
 const WARM_UP_BUDGET_MS = 10_000
 const QUIET_BUDGET_MS = 30_000
 
@@ -201,7 +204,7 @@ async function runOne(impl: LabImpl, n: number) {
 }
 
 /**
- * The warm-up's puts and gets (see WARM_UP_OPS), back to back, of keys the measured lookups do not use, from peers
+ * The warm-up's puts and gets (see WARM_UP_PUTS), back to back, of keys the measured lookups do not use, from peers
  * picked by a generator of their own: the measured lookups are made by the same peers, whatever the warm-up managed.
  */
 async function warmUpLookups(
@@ -215,13 +218,13 @@ async function warmUpLookups(
   const puts: LookupSample[] = []
   const gets: LookupSample[] = []
   const keys: { key: string; value: Uint8Array }[] = []
-  for (let i = 0; i < WARM_UP_OPS && within(0.5); i++) {
+  for (let i = 0; i < WARM_UP_PUTS && within(0.7); i++) {
     const key = `w-${n}-${i}`
     const value = utf8.encode(`warm-up value ${i}`)
     keys.push({ key, value })
     puts.push(await lab.put(pick(), 'bench', key, value))
   }
-  for (const { key, value } of keys) {
+  for (const { key, value } of keys.slice(0, WARM_UP_GETS)) {
     if (!within(1)) break
     gets.push(await lab.get(pick(), 'bench', key, value))
   }
