@@ -54,6 +54,8 @@ export class SwarmDatastore extends LevelDatastore {
    */
   private readonly recordKeys = new Set<string>()
   private indexed = false
+  /** Counts opens and closes, so that an open whose scan a close overtook does not mark the store indexed. */
+  private opens = 0
 
   constructor(
     path: string,
@@ -63,6 +65,8 @@ export class SwarmDatastore extends LevelDatastore {
   }
 
   override async open(): Promise<void> {
+    this.indexed = false
+    const opening = ++this.opens
     await super.open()
     try {
       for await (const key of super.queryKeys({ prefix: RECORD_PREFIX })) this.recordKeys.add(key.toString())
@@ -70,11 +74,13 @@ export class SwarmDatastore extends LevelDatastore {
       await super.close().catch(() => {})
       throw new OpenFailedError(`reading the record keys held: ${String(err)}`)
     }
-    this.indexed = true
+    // Not if the store was closed (or opened again) while the keys were read.
+    if (opening === this.opens) this.indexed = true
   }
 
   override async close(): Promise<void> {
     this.indexed = false
+    this.opens++
     await super.close()
   }
 

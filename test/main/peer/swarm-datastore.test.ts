@@ -72,6 +72,30 @@ describe('swarm datastore record index', () => {
     await store.close()
   })
 
+  it('reads the records held after the same store is closed and opened again', async () => {
+    const { store } = await open()
+    await store.put(record('kept'), bytes('v1'))
+    await store.close()
+    await store.open()
+    expect(text(await store.get(record('kept')))).toBe('v1')
+    await expect(store.get(record('never'))).rejects.toMatchObject({ name: 'NotFoundError' })
+    await store.close()
+  })
+
+  it('fails an aborted read of a record it does not hold as LevelDB reads fail', async () => {
+    const { store } = await open()
+    const aborted = new AbortController()
+    aborted.abort()
+    await expect(store.get(record('absent'), { signal: aborted.signal })).rejects.toMatchObject({
+      name: 'GetFailedError'
+    })
+    await store.put(record('held'), bytes('v1'))
+    await expect(store.get(record('held'), { signal: aborted.signal })).rejects.toMatchObject({
+      name: 'GetFailedError'
+    })
+    await store.close()
+  })
+
   it('reads a record whose put was aborted after its write had started (LevelDB may hold it all the same)', async () => {
     const { store, level } = await open()
     const aborted = new AbortController()
