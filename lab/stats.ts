@@ -42,8 +42,8 @@ export const QUIET_CPU_MS_PER_S = 100
  * A seeded generator, so that runs (and both implementations) get the same sequence of peers and keys. Each value is
  * a Weyl sequence's next step through murmur3's 32-bit finaliser, so that the first values of nearby seeds are
  * unrelated. A linear congruential generator's (what this was) are not: from the bench's seed 100, 16 of the first
- * 30 putters of a 100-peer swarm were in the same one of its four workers (for uniform picks, about one chance in a
- * thousand), so every bench's puts piled their publishing on one process.
+ * 30 putters of a 100-peer swarm were in the same one of its four workers (for uniform picks, about one chance in
+ * three hundred), so the bench's measured puts piled their publishing on one process.
  */
 export function rng(seed: number): () => number {
   let state = seed >>> 0
