@@ -53,7 +53,7 @@ const FINDS_PER_PROVIDE = 3
  * The longest wait for the swarm to settle before its lookups. At 100 peers ours spends about 35 s from its start
  * opening the table mesh's connections, and its crawlers probe for new peers for a minute after each peer's start:
  * in two runs traced here the swarm, converged 25 s after its start, came under a tenth of a core 51 and about 55 s
- * after that (it idles at 0.07 of a core, its liveness pings). With 45 s, the bench's 100-peer runs at b2b8729 and
+ * after that (settled, it idles at 0.07 of a core, most of it liveness pings). With 45 s, the bench's 100-peer runs at b2b8729 and
  * eefb829 began their lookups at 0.16 and 0.19 of a core. At 200 peers it does not settle within this either.
  */
 const SETTLE_MS = 75_000
