@@ -96,19 +96,14 @@ async function runOne(impl: LabImpl, n: number) {
     // Puts get 40 % of the budget, gets 40 %, providers the rest; each phase stops at its share.
     const workStarted = performance.now()
     const until = (share: number) => () => performance.now() - workStarted < budgetMs * share
-    const puts: LookupSample[] = []
-    const gets: LookupSample[] = []
-    const keys: { key: string; value: Uint8Array }[] = []
-    for (let i = 0; i < ops && until(0.4)(); i++) {
-      const key = `k-${n}-${i}`
-      const value = utf8.encode(`value ${i} for a swarm of ${n}`)
-      keys.push({ key, value })
-      puts.push(await lab.put(pick(), 'bench', key, value))
-    }
-    for (const { key, value } of keys) {
-      if (gets.length > 0 && !until(0.8)()) break
-      gets.push(await lab.get(pick(), 'bench', key, value))
-    }
+    const { puts, gets } = await putThenGet(lab, pick, {
+      puts: ops,
+      gets: ops,
+      record: (i) => ({ key: `k-${n}-${i}`, value: utf8.encode(`value ${i} for a swarm of ${n}`) }),
+      putsGoOn: until(0.4),
+      // At least one get, however long the puts took.
+      getsGoOn: (done) => done === 0 || until(0.8)()
+    })
     const provides: LookupSample[] = []
     const finds: Awaited<ReturnType<SwarmLab['findProviders']>>[] = []
     for (let i = 0; i < Math.ceil(ops / 4) && (i === 0 || until(1)()); i++) {
@@ -204,31 +199,50 @@ async function runOne(impl: LabImpl, n: number) {
 }
 
 /**
- * The warm-up's puts and gets (see WARM_UP_PUTS), back to back, of keys the measured lookups do not use, from peers
- * picked by a generator of their own: the measured lookups are made by the same peers, whatever the warm-up managed.
+ * Puts up to `puts` records back to back (`record(i)` names each) while `putsGoOn()`, then gets the first `gets` of
+ * them back, each from a peer `pick` chooses, while `getsGoOn(gets done)`.
  */
-async function warmUpLookups(
+async function putThenGet(
   lab: SwarmLab,
-  n: number
+  pick: () => number,
+  plan: {
+    puts: number
+    gets: number
+    record: (i: number) => { key: string; value: Uint8Array }
+    putsGoOn: () => boolean
+    getsGoOn: (done: number) => boolean
+  }
 ): Promise<{ puts: LookupSample[]; gets: LookupSample[] }> {
-  const random = rng(n + 0x10000)
-  const pick = (): number => Math.floor(random() * n)
-  const started = performance.now()
-  const within = (share: number): boolean => performance.now() - started < WARM_UP_BUDGET_MS * share
   const puts: LookupSample[] = []
   const gets: LookupSample[] = []
-  const keys: { key: string; value: Uint8Array }[] = []
-  for (let i = 0; i < WARM_UP_PUTS && within(0.7); i++) {
-    const key = `w-${n}-${i}`
-    const value = utf8.encode(`warm-up value ${i}`)
-    keys.push({ key, value })
+  const records: { key: string; value: Uint8Array }[] = []
+  for (let i = 0; i < plan.puts && plan.putsGoOn(); i++) {
+    const { key, value } = plan.record(i)
+    records.push({ key, value })
     puts.push(await lab.put(pick(), 'bench', key, value))
   }
-  for (const { key, value } of keys.slice(0, WARM_UP_GETS)) {
-    if (!within(1)) break
+  for (const { key, value } of records.slice(0, plan.gets)) {
+    if (!plan.getsGoOn(gets.length)) break
     gets.push(await lab.get(pick(), 'bench', key, value))
   }
   return { puts, gets }
+}
+
+/**
+ * The warm-up's puts and gets (see WARM_UP_PUTS), back to back, of keys the measured lookups do not use, from peers
+ * picked by a generator of their own: the measured lookups are made by the same peers, whatever the warm-up managed.
+ */
+function warmUpLookups(lab: SwarmLab, n: number): Promise<{ puts: LookupSample[]; gets: LookupSample[] }> {
+  const random = rng(n + 0x10000)
+  const started = performance.now()
+  const within = (share: number): boolean => performance.now() - started < WARM_UP_BUDGET_MS * share
+  return putThenGet(lab, () => Math.floor(random() * n), {
+    puts: WARM_UP_PUTS,
+    gets: WARM_UP_GETS,
+    record: (i) => ({ key: `w-${n}-${i}`, value: utf8.encode(`warm-up value ${i}`) }),
+    putsGoOn: () => within(0.7),
+    getsGoOn: () => within(1)
+  })
 }
 
 type Run = Awaited<ReturnType<typeof runOne>>

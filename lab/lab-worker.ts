@@ -34,6 +34,12 @@ const peer = (index: number): LabPeer => {
 
 type Handlers = { [K in LabOp]: (input: LabCommands[K]['in']) => Promise<LabCommands[K]['out']> }
 
+/** This process's CPU time so far, all threads, in ms. */
+function cpuMs(): number {
+  const cpu = process.cpuUsage()
+  return (cpu.user + cpu.system) / 1000
+}
+
 const handlers: Handlers = {
   async start(init) {
     settings = init
@@ -58,17 +64,15 @@ const handlers: Handlers = {
   },
   holders: ({ topic, key }) => Promise.all(peers.map((p) => p.holds(topic, key))),
   async cpu() {
-    const cpu = process.cpuUsage()
-    return (cpu.user + cpu.system) / 1000
+    return cpuMs()
   },
   async usage() {
     const memory = process.memoryUsage()
-    const cpu = process.cpuUsage()
     return {
       peers: peers.length,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      cpuMs: (cpu.user + cpu.system) / 1000,
+      cpuMs: cpuMs(),
       connections: peers.reduce((n, p) => n + p.connections(), 0)
     }
   },
